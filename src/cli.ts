@@ -1,0 +1,99 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_CONFIG, type Config } from "./config.js";
+import { formatDuration, parseDuration } from "./duration.js";
+import { LOG_LEVELS, createLogger, type LogLevel } from "./log.js";
+import { serve } from "./main.js";
+import { openStdin, openStdout } from "./transport/stdio.js";
+
+export const VERSION: string = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError("expected a duration such as 250ms, 30s, 5m, 1h, 1d or milliseconds.");
+  return ms;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive whole number.");
+  return n;
+}
+
+function positiveDuration(value: string): number {
+  const ms = duration(value);
+  if (ms < 1) throw new InvalidArgumentError("must be at least 1ms.");
+  return ms;
+}
+
+const option = (flags: string, description: string, env: string) => new Option(flags, description).env(`ACP_SESSIONS_${env}`);
+
+export function buildProgram(onServe: (config: Config) => Promise<void>): Command {
+  const d = DEFAULT_CONFIG;
+  return new Command("acp-sessions")
+    .description("A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).")
+    .version(VERSION, "-V, --version")
+    .addOption(option("--store <url>", 'where sessions live: "memory"', "STORE").default(d.store))
+    .addOption(
+      option("--max-session-age <duration>", "remove a session idle this long", "MAX_SESSION_AGE")
+        .argParser(positiveDuration)
+        .default(d.maxSessionAgeMs, formatDuration(d.maxSessionAgeMs)),
+    )
+    .addOption(
+      option("--cleanup-interval <duration>", "how often the reaper looks for idle sessions", "CLEANUP_INTERVAL")
+        .argParser(positiveDuration)
+        .default(d.cleanupIntervalMs, formatDuration(d.cleanupIntervalMs)),
+    )
+    .addOption(
+      option("--max-message-bytes <bytes>", "largest wire message; a larger one is answered -32600", "MAX_MESSAGE_BYTES")
+        .argParser(positiveInt)
+        .default(d.maxMessageBytes, "32 MiB"),
+    )
+    .addOption(option("--log-level <level>", "what goes to stderr", "LOG_LEVEL").choices(LOG_LEVELS).default(d.logLevel))
+    .addHelpText("after", "\nDurations: 250ms, 30s, 5m, 1h, 1d, or a plain number of milliseconds.\nEvery option can also be set by the environment variable shown.")
+    .action(async (opts: Record<string, unknown>) => {
+      await onServe({
+        store: String(opts.store),
+        maxSessionAgeMs: opts.maxSessionAge as number,
+        cleanupIntervalMs: opts.cleanupInterval as number,
+        maxMessageBytes: opts.maxMessageBytes as number,
+        logLevel: opts.logLevel as LogLevel,
+      });
+    });
+}
+
+/** Serves stdio until input ends or a signal arrives; resolves to the process's exit code. */
+export async function runServer(config: Config): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const stdout = openStdout();
+  // A client that closed our stdout is gone: nothing left to tell it, so leave quietly.
+  stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") log.error("stdout failed", err);
+    process.exit(0);
+  });
+  const stopSignal = new Promise((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  const server = await serve(config, { stdin: openStdin(), stdout, log, stopSignal }, VERSION);
+  await server.done;
+  return 0;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  let exitCode = 0;
+  const program = buildProgram(async (config) => {
+    exitCode = await runServer(config);
+  }).exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its message; usage errors exit 2, --help and --version 0.
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    process.stderr.write(`acp-sessions: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  process.exit(exitCode);
+}

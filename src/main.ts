@@ -1,0 +1,112 @@
+import type { Readable, Writable } from "node:stream";
+import type { Config } from "./config.js";
+import { createLogger, type Logger } from "./log.js";
+import { iso } from "./protocol/encode-session.js";
+import { storeErrorToRequestError } from "./protocol/errors.js";
+import { sessionMethods } from "./protocol/handlers.js";
+import { Notification } from "./protocol/methods.js";
+import type { SessionExpired } from "./protocol/schemas.js";
+import { Reaper } from "./reaper.js";
+import { RpcConnection } from "./rpc/connection.js";
+import { createStore } from "./store/index.js";
+import type { SessionStore } from "./store/types.js";
+import { AutoFrameReader } from "./transport/auto-reader.js";
+import { FrameWriter } from "./transport/frame-writer.js";
+
+export interface Io {
+  stdin: Readable;
+  stdout: Writable;
+  log?: Logger;
+  /** Unix ms; injectable for tests. */
+  now?: () => number;
+  cwd?: string;
+  /** Resolves to stop serving, as SIGINT/SIGTERM do. */
+  stopSignal?: Promise<unknown>;
+}
+
+export interface Server {
+  store: SessionStore;
+  /** Resolves once input has ended, every received request is answered and the output flushed. */
+  done: Promise<void>;
+  stop(): void;
+}
+
+/** Wires stdin → frames → connection → store, and the reaper's expiries back out. */
+export async function serve(config: Config, io: Io, version: string): Promise<Server> {
+  const log = io.log ?? createLogger(config.logLevel);
+  const now = io.now ?? Date.now;
+  const store = await createStore(config.store, { maxIdleMs: config.maxSessionAgeMs });
+  const { stdin, stdout } = io;
+
+  const writer = new FrameWriter({ write: (chunk) => stdout.write(chunk) });
+  const connection = new RpcConnection({
+    writer,
+    methods: sessionMethods({ store, now, cwd: io.cwd ?? process.cwd(), version }),
+    log,
+    mapError: storeErrorToRequestError,
+    onPause: (paused) => (paused ? stdin.pause() : stdin.resume()),
+  });
+  stdout.on("drain", () => connection.outputDrained());
+
+  const reader = new AutoFrameReader(
+    connection,
+    config.maxMessageBytes,
+    (framing) => {
+      writer.framing = framing;
+      log.debug(`framing: ${framing}`);
+    },
+    (header) => log.warn(`dropped an LSP header without a valid Content-Length: ${JSON.stringify(header.slice(0, 80))}`),
+  );
+
+  const reaper = new Reaper({
+    store,
+    intervalMs: config.cleanupIntervalMs,
+    now,
+    log,
+    onExpired: (s) => {
+      const params: SessionExpired = {
+        sessionId: s.sessionId,
+        createdAt: iso(s.createdAt),
+        lastAccessed: iso(s.lastAccessed),
+        expiredAt: iso(s.expiredAt),
+        messageCount: s.messageCount,
+      };
+      log.info(`session ${s.sessionId} expired`);
+      connection.notify(Notification.sessionExpired, params);
+    },
+  });
+
+  let stopping = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    stdin.removeListener("data", onData);
+    stdin.pause();
+    reader.end();
+    void (async () => {
+      await connection.idle();
+      await reaper.stop();
+      await store.close();
+      await new Promise<void>((resolve) => stdout.write("", () => resolve()));
+      resolveDone();
+    })();
+  };
+  const onData = (chunk: Buffer) => {
+    reader.push(chunk);
+    connection.flush();
+  };
+
+  stdin.on("data", onData);
+  stdin.on("end", stop);
+  stdin.on("error", (err) => {
+    log.warn(`stdin: ${err.message}`);
+    stop();
+  });
+  void io.stopSignal?.then(stop);
+
+  reaper.start();
+  void reaper.pass();
+  return { store, done, stop };
+}

@@ -1,0 +1,173 @@
+import { PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
+import { v4 as uuidv4 } from "uuid";
+import type { MethodEntry, MethodTable } from "../rpc/connection.js";
+import { SessionNotFoundError } from "../store/errors.js";
+import type { SessionChanges, SessionStore } from "../store/types.js";
+import { sessionInfo, sessionResult, storedMessage, iso } from "./encode-session.js";
+import { Method } from "./methods.js";
+import { replay } from "./replay.js";
+import {
+  GetSessionParamsSchema,
+  InitializeParamsSchema,
+  ListSessionsParamsSchema,
+  LoadSessionParamsSchema,
+  NewSessionParamsSchema,
+  ResumeSessionParamsSchema,
+  SessionIdParamsSchema,
+  UpdateSessionParamsSchema,
+  type InitializeResult,
+  type ListSessionsResult,
+  type UpdateSessionResult,
+} from "./schemas.js";
+
+export interface HandlerDeps {
+  store: SessionStore;
+  /** Unix ms. */
+  now: () => number;
+  /** The default cwd of a new session. */
+  cwd: string;
+  version: string;
+  newId?: () => string;
+}
+
+const DEFAULT_LIST_LIMIT = 100;
+
+/**
+ * The method table for one connection: validated params → one store call → result. Each handler makes
+ * exactly one store call, so every request is atomic on every backend.
+ */
+export function sessionMethods(deps: HandlerDeps): MethodTable {
+  const { store, now } = deps;
+  const newId = deps.newId ?? uuidv4;
+  let connectionCapabilities: unknown = null;
+
+  const methods: Record<string, MethodEntry> = {
+    [Method.initialize]: {
+      handle(params): InitializeResult {
+        const p = InitializeParamsSchema.parse(params);
+        if (p.clientCapabilities !== undefined) connectionCapabilities = p.clientCapabilities;
+        return {
+          protocolVersion: PROTOCOL_VERSION,
+          agentCapabilities: {
+            loadSession: true,
+            sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {} },
+          },
+          agentInfo: { name: "acp-sessions", version: deps.version },
+          authMethods: [],
+        };
+      },
+    },
+
+    [Method.sessionNew]: {
+      handle(params) {
+        const p = NewSessionParamsSchema.parse(params);
+        const session = {
+          sessionId: newId(),
+          cwd: p.cwd ?? deps.cwd,
+          title: p.title ?? null,
+          clientCapabilities: p.clientCapabilities ?? connectionCapabilities,
+          mcpServers: (p.mcpServers ?? []).map((s) => s.name),
+          additionalDirectories: p.additionalDirectories ?? [],
+        };
+        return then(store.create(session, now()), (created) => ({ sessionId: created.sessionId }));
+      },
+    },
+
+    [Method.sessionGet]: {
+      handle(params) {
+        const p = GetSessionParamsSchema.parse(params);
+        const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
+        return then(store.get(p.sessionId, window, now()), (snapshot) => sessionResult(snapshot.session, snapshot.messages));
+      },
+    },
+
+    [Method.sessionUpdate]: {
+      handle(params) {
+        const p = UpdateSessionParamsSchema.parse(params);
+        const at = now();
+        const messages = (p.messages ?? []).map((m) => storedMessage(m, m.messageId ?? newId(), at));
+        const changes: SessionChanges = {
+          title: p.title,
+          clientCapabilities: p.clientCapabilities,
+          mcpServers: p.mcpServers?.map((s) => s.name),
+          additionalDirectories: p.additionalDirectories,
+        };
+        const request = { sessionId: p.sessionId, messages, changes, expectedRevision: p.expectedRevision };
+        return then(
+          store.update(request, at),
+          ({ session, appended }): UpdateSessionResult => ({
+            sessionId: session.sessionId,
+            messageCount: session.messageCount,
+            revision: session.revision,
+            appended,
+            lastAccessed: iso(session.lastAccessed),
+          }),
+        );
+      },
+    },
+
+    [Method.sessionRemove]: {
+      handle(params) {
+        const p = SessionIdParamsSchema.parse(params);
+        return then(store.remove(p.sessionId), (removed) => ({ removed }));
+      },
+    },
+
+    [Method.sessionDelete]: {
+      handle(params) {
+        const p = SessionIdParamsSchema.parse(params);
+        return then(store.remove(p.sessionId), () => ({}));
+      },
+    },
+
+    [Method.sessionClose]: {
+      // Nothing is held per connection and session, so closing only checks the session exists.
+      handle(params) {
+        const p = SessionIdParamsSchema.parse(params);
+        return then(store.has(p.sessionId), (exists) => {
+          if (!exists) throw new SessionNotFoundError(p.sessionId);
+          return {};
+        });
+      },
+    },
+
+    [Method.sessionList]: {
+      handle(params) {
+        const p = ListSessionsParamsSchema.parse(params);
+        const query = { cursor: p.cursor ?? undefined, limit: p.limit ?? DEFAULT_LIST_LIMIT, cwd: p.cwd ?? undefined };
+        return then(store.list(query), (page): ListSessionsResult => {
+          const result: ListSessionsResult = { sessions: page.sessions.map(sessionInfo) };
+          if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
+          return result;
+        });
+      },
+    },
+
+    [Method.sessionResume]: {
+      handle(params) {
+        const p = ResumeSessionParamsSchema.parse(params);
+        return then(store.touch(p.sessionId, attachChanges(p), now(), p.cwd), () => ({}));
+      },
+    },
+
+    [Method.sessionLoad]: {
+      exclusive: true,
+      async handle(params, ctx) {
+        const p = LoadSessionParamsSchema.parse(params);
+        const session = await store.touch(p.sessionId, attachChanges(p), now(), p.cwd);
+        await replay(store, session, ctx);
+        return {};
+      },
+    },
+  };
+  return new Map(Object.entries(methods));
+}
+
+function attachChanges(p: { mcpServers?: { name: string }[]; additionalDirectories?: string[] }): SessionChanges {
+  return { mcpServers: p.mcpServers?.map((s) => s.name), additionalDirectories: p.additionalDirectories };
+}
+
+/** Applies `f` now when the store answered synchronously, keeping the in-process path promise-free. */
+function then<T, R>(value: T | Promise<T>, f: (value: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(f) : f(value);
+}

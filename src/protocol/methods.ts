@@ -1,0 +1,21 @@
+import { AGENT_METHODS, CLIENT_METHODS } from "@agentclientprotocol/sdk";
+
+/** Every method this sidecar answers; ACP's names come from the SDK's own constants. */
+export const Method = {
+  initialize: AGENT_METHODS.initialize,
+  sessionNew: AGENT_METHODS.session_new,
+  sessionLoad: AGENT_METHODS.session_load,
+  sessionList: AGENT_METHODS.session_list,
+  sessionDelete: AGENT_METHODS.session_delete,
+  sessionResume: AGENT_METHODS.session_resume,
+  sessionClose: AGENT_METHODS.session_close,
+  sessionGet: "session/get",
+  sessionUpdate: "session/update",
+  sessionRemove: "session/remove",
+} as const;
+
+export const Notification = {
+  /** ACP's replay notification (client-bound session/update). */
+  sessionUpdate: CLIENT_METHODS.session_update,
+  sessionExpired: "session/expired",
+} as const;

@@ -1,0 +1,198 @@
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+
+/**
+ * One schema per method's params and result; the TypeScript types are inferred from them. Values the
+ * sidecar stores but never interprets (message content, client capabilities) are checked against their
+ * ACP shape and then kept exactly as received, so keys such as `__proto__` survive as plain data.
+ */
+function opaque<T extends z.ZodType>(schema: T) {
+  return z.unknown().check((ctx) => {
+    const result = schema.safeParse(ctx.value);
+    if (!result.success) for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: ctx.value } as (typeof ctx.issues)[number]);
+  }) as unknown as z.ZodType<z.output<T>, z.input<T>>;
+}
+
+const Meta = z.record(z.string(), z.unknown()).nullish();
+export const SessionIdSchema = z.string().min(1).max(256);
+export const MessageIdSchema = z.string().min(1).max(256);
+const AbsolutePath = z.string().refine(isAbsolute, { message: "must be an absolute path" });
+const Count = z.number().int().min(0);
+
+// ACP ContentBlock variants, loose: unknown fields (annotations, _meta, newer ones) are kept.
+const ContentBlockShape = z.discriminatedUnion("type", [
+  z.looseObject({ type: z.literal("text"), text: z.string() }),
+  z.looseObject({ type: z.literal("image"), data: z.string(), mimeType: z.string() }),
+  z.looseObject({ type: z.literal("audio"), data: z.string(), mimeType: z.string() }),
+  z.looseObject({ type: z.literal("resource_link"), name: z.string(), uri: z.string() }),
+  z.looseObject({ type: z.literal("resource"), resource: z.looseObject({ uri: z.string() }) }),
+]);
+export const ContentBlockSchema = opaque(ContentBlockShape);
+
+export const ClientCapabilitiesSchema = opaque(
+  z.looseObject({
+    fs: z.looseObject({ readTextFile: z.boolean().optional(), writeTextFile: z.boolean().optional() }).optional(),
+    terminal: z.boolean().optional(),
+  }),
+);
+
+/** ACP McpServer (stdio, http or sse); only `name` is ever stored. */
+export const McpServerSchema = z.looseObject({ name: z.string().min(1) });
+
+export const RoleSchema = z.enum(["user", "assistant", "system"]);
+
+export const MessageInputSchema = z.object({
+  messageId: MessageIdSchema.optional(),
+  role: RoleSchema,
+  content: z.union([z.string(), z.array(ContentBlockSchema)]),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const MessageSchema = z.object({
+  messageId: z.string(),
+  role: RoleSchema,
+  content: z.union([z.string(), z.array(ContentBlockSchema)]),
+  timestamp: z.string(),
+});
+
+// ---- params ----
+
+export const InitializeParamsSchema = z.object({
+  protocolVersion: z.number().int().min(0).max(65535),
+  clientCapabilities: ClientCapabilitiesSchema.optional(),
+  clientInfo: z.looseObject({ name: z.string(), version: z.string() }).nullish(),
+  _meta: Meta,
+});
+
+export const NewSessionParamsSchema = z.object({
+  cwd: AbsolutePath.optional(),
+  mcpServers: z.array(McpServerSchema).optional(),
+  additionalDirectories: z.array(AbsolutePath).optional(),
+  title: z.string().nullish(),
+  clientCapabilities: ClientCapabilitiesSchema.optional(),
+  _meta: Meta,
+});
+
+export const GetSessionParamsSchema = z
+  .object({
+    sessionId: SessionIdSchema,
+    offset: Count.optional(),
+    limit: Count.optional(),
+    afterMessageId: MessageIdSchema.optional(),
+    _meta: Meta,
+  })
+  .refine((p) => p.offset === undefined || p.afterMessageId === undefined, {
+    message: "give offset or afterMessageId, not both",
+    path: ["afterMessageId"],
+  });
+
+export const UpdateSessionParamsSchema = z.object({
+  sessionId: SessionIdSchema,
+  messages: z
+    .array(MessageInputSchema)
+    .optional()
+    .superRefine((messages, ctx) => {
+      const seen = new Set<string>();
+      messages?.forEach((m, i) => {
+        if (m.messageId === undefined) return;
+        if (seen.has(m.messageId)) ctx.addIssue({ code: "custom", path: [i, "messageId"], message: "repeats an earlier message's id" });
+        seen.add(m.messageId);
+      });
+    }),
+  title: z.string().nullish(),
+  clientCapabilities: ClientCapabilitiesSchema.optional(),
+  mcpServers: z.array(McpServerSchema).optional(),
+  additionalDirectories: z.array(AbsolutePath).optional(),
+  expectedRevision: z.number().int().min(1).optional(),
+  _meta: Meta,
+});
+
+export const SessionIdParamsSchema = z.object({ sessionId: SessionIdSchema, _meta: Meta });
+
+export const ListSessionsParamsSchema = z.object({
+  cursor: z.string().nullish(),
+  limit: z.number().int().min(1).max(1000).optional(),
+  cwd: AbsolutePath.nullish(),
+  _meta: Meta,
+});
+
+export const LoadSessionParamsSchema = z.object({
+  sessionId: SessionIdSchema,
+  cwd: AbsolutePath,
+  mcpServers: z.array(McpServerSchema).optional(),
+  additionalDirectories: z.array(AbsolutePath).optional(),
+  _meta: Meta,
+});
+
+export const ResumeSessionParamsSchema = LoadSessionParamsSchema;
+
+// ---- results and notifications ----
+
+const Timestamp = z.string().describe("ISO 8601 with milliseconds");
+
+export const SessionInfoSchema = z.object({
+  sessionId: z.string(),
+  cwd: z.string(),
+  title: z.string().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  messageCount: Count,
+  revision: z.number().int(),
+  additionalDirectories: z.array(z.string()),
+});
+
+export const SessionSchema = z.object({
+  sessionId: z.string(),
+  cwd: z.string(),
+  title: z.string().nullable(),
+  createdAt: Timestamp,
+  lastAccessed: Timestamp,
+  clientCapabilities: z.unknown(),
+  mcpServers: z.array(z.string()),
+  additionalDirectories: z.array(z.string()),
+  messageCount: Count,
+  revision: z.number().int(),
+  context: z.array(MessageSchema),
+});
+
+export const InitializeResultSchema = z.object({
+  protocolVersion: z.number().int(),
+  agentCapabilities: z.looseObject({ loadSession: z.boolean(), sessionCapabilities: z.record(z.string(), z.unknown()) }),
+  agentInfo: z.object({ name: z.string(), version: z.string() }),
+  authMethods: z.array(z.unknown()),
+});
+export const NewSessionResultSchema = z.object({ sessionId: z.string() });
+export const GetSessionResultSchema = z.object({ session: SessionSchema });
+export const UpdateSessionResultSchema = z.object({
+  sessionId: z.string(),
+  messageCount: Count,
+  revision: z.number().int(),
+  appended: Count,
+  lastAccessed: Timestamp,
+});
+export const RemoveSessionResultSchema = z.object({ removed: z.boolean() });
+export const EmptyResultSchema = z.object({});
+export const ListSessionsResultSchema = z.object({ sessions: z.array(SessionInfoSchema), nextCursor: z.string().optional() });
+
+export const SessionExpiredSchema = z.object({
+  sessionId: z.string(),
+  createdAt: Timestamp,
+  lastAccessed: Timestamp,
+  expiredAt: Timestamp,
+  messageCount: Count,
+});
+
+export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
+export type NewSessionParams = z.infer<typeof NewSessionParamsSchema>;
+export type GetSessionParams = z.infer<typeof GetSessionParamsSchema>;
+export type UpdateSessionParams = z.infer<typeof UpdateSessionParamsSchema>;
+export type ListSessionsParams = z.infer<typeof ListSessionsParamsSchema>;
+export type LoadSessionParams = z.infer<typeof LoadSessionParamsSchema>;
+export type MessageInput = z.infer<typeof MessageInputSchema>;
+export type Message = z.infer<typeof MessageSchema>;
+export type Session = z.infer<typeof SessionSchema>;
+export type SessionInfo = z.infer<typeof SessionInfoSchema>;
+export type InitializeResult = z.infer<typeof InitializeResultSchema>;
+export type UpdateSessionResult = z.infer<typeof UpdateSessionResultSchema>;
+export type ListSessionsResult = z.infer<typeof ListSessionsResultSchema>;
+export type SessionExpired = z.infer<typeof SessionExpiredSchema>;

@@ -1,0 +1,298 @@
+import type { FrameSink } from "../transport/frames.js";
+import type { FrameWriter, Piece } from "../transport/frame-writer.js";
+import type { Logger } from "../log.js";
+import { encodeArray, encodeError, encodeNotification, encodeResult } from "./encode.js";
+import { ErrorCode, RequestError, invalidParams, isZodError } from "./errors.js";
+import { classify, parseFrame, type Incoming, type RequestId } from "./messages.js";
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface RequestContext {
+  /** Sends a notification now, ahead of this request's response. */
+  notify(method: string, params: unknown): void;
+  /** Resolves once everything written so far has left for the peer (backpressure for long replies). */
+  drained(): Promise<void>;
+}
+
+export interface MethodEntry {
+  handle(params: unknown, ctx: RequestContext): MaybePromise<unknown>;
+  /** Runs alone: after every earlier request is answered, before any later one starts (e.g. a replay). */
+  exclusive?: boolean;
+}
+
+export type MethodTable = ReadonlyMap<string, MethodEntry>;
+
+export interface ConnectionOptions {
+  writer: FrameWriter;
+  methods: MethodTable;
+  log: Logger;
+  /** Maps a thrown domain error to its wire error; undefined means "unexpected" (-32603). */
+  mapError?: (err: unknown) => RequestError | undefined;
+  /** Told true when input should stop being read (output backed up, or too much in flight), false to resume. */
+  onPause?: (paused: boolean) => void;
+  maxInFlight?: number;
+}
+
+const CANCEL_METHODS = new Set(["$/cancel_request", "$/cancelRequest"]);
+
+interface Job {
+  readonly exclusive: boolean;
+  /** Request ids this job answers, for cancellation while it waits. */
+  readonly ids: readonly RequestId[];
+  cancelled: boolean;
+  run(): MaybePromise<Piece[] | undefined>;
+  done: boolean;
+  output: Piece[] | undefined;
+}
+
+/**
+ * Frames in, responses out, in arrival order. Each request runs to completion before the next starts
+ * when its handler is synchronous; asynchronous handlers (remote stores) are started in order and may
+ * overlap, but their responses still leave in order. An `exclusive` handler waits for every earlier
+ * one and holds back every later one.
+ */
+export class RpcConnection implements FrameSink {
+  private readonly waiting: Job[] = [];
+  private readonly running: Job[] = [];
+  private exclusiveRunning = false;
+  private outputBlocked = false;
+  private paused = false;
+  private drainWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private flushScheduled = false;
+  private readonly maxInFlight: number;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.maxInFlight = options.maxInFlight ?? 1024;
+  }
+
+  // FrameSink: called by the frame reader.
+  frame(body: Buffer): void {
+    const parsed = parseFrame(body);
+    if (parsed instanceof RequestError) return this.enqueue(errorJob(null, parsed));
+    if (Array.isArray(parsed)) return this.enqueue(this.batchJob(parsed));
+    const message = classify(parsed);
+    if (message.kind === "notification" && CANCEL_METHODS.has(message.method)) return this.cancel(message.params);
+    this.enqueue(this.messageJob(message));
+  }
+
+  oversize(bytes: number): void {
+    this.enqueue(
+      errorJob(null, new RequestError(ErrorCode.InvalidRequest, `Invalid request: message of ${bytes} bytes exceeds the limit`, { bytes })),
+    );
+  }
+
+  /** Sends a notification that belongs to no request (e.g. an expiry). */
+  notify(method: string, params: unknown): void {
+    this.options.writer.message(encodeNotification(method, params));
+    this.scheduleFlush();
+  }
+
+  /** Writes whatever is buffered: the transport calls it once per input chunk. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (!this.options.writer.flush()) {
+      this.outputBlocked = true;
+      this.updatePause();
+    }
+  }
+
+  /** The output stream emitted 'drain'. */
+  outputDrained(): void {
+    this.outputBlocked = false;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+    this.updatePause();
+  }
+
+  /** Resolves when every request received so far has been answered and written. */
+  idle(): Promise<void> {
+    if (this.waiting.length === 0 && this.running.length === 0) {
+      this.flush();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private enqueue(job: Job): void {
+    this.waiting.push(job);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.waiting.length > 0 && !this.exclusiveRunning) {
+      const job = this.waiting[0]!;
+      if (job.exclusive && this.running.length > 0) break;
+      this.waiting.shift();
+      this.start(job);
+    }
+    this.writeFinished();
+    this.updatePause();
+  }
+
+  private start(job: Job): void {
+    this.running.push(job);
+    if (job.cancelled) {
+      job.output = encodeError(job.ids[0] ?? null, ErrorCode.RequestCancelled, "Request cancelled");
+      job.done = true;
+      return;
+    }
+    let output: MaybePromise<Piece[] | undefined>;
+    try {
+      output = job.run();
+    } catch (err) {
+      // run() answers its own handler's failures; reaching here is a bug in the connection itself.
+      this.options.log.error("request failed outside its handler", err);
+      output = encodeError(job.ids[0] ?? null, ErrorCode.InternalError, "Internal error");
+    }
+    if (!(output instanceof Promise)) {
+      job.output = output;
+      job.done = true;
+      return;
+    }
+    if (job.exclusive) this.exclusiveRunning = true;
+    output.then(
+      (value) => this.finish(job, value),
+      (err) => {
+        this.options.log.error("request failed outside its handler", err);
+        this.finish(job, encodeError(job.ids[0] ?? null, ErrorCode.InternalError, "Internal error"));
+      },
+    );
+  }
+
+  private finish(job: Job, output: Piece[] | undefined): void {
+    job.output = output;
+    job.done = true;
+    if (job.exclusive) this.exclusiveRunning = false;
+    this.pump();
+    this.scheduleFlush();
+  }
+
+  private writeFinished(): void {
+    while (this.running.length > 0 && this.running[0]!.done) {
+      const job = this.running.shift()!;
+      if (job.output) this.options.writer.message(job.output);
+    }
+    if (this.waiting.length === 0 && this.running.length === 0 && this.idleWaiters.length > 0) {
+      this.flush();
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private updatePause(): void {
+    const paused = this.outputBlocked || this.running.length + this.waiting.length >= this.maxInFlight;
+    if (paused !== this.paused) {
+      this.paused = paused;
+      this.options.onPause?.(paused);
+    }
+  }
+
+  private cancel(params: unknown): void {
+    if (typeof params !== "object" || params === null) return;
+    const p = params as Record<string, unknown>;
+    const id = (Object.hasOwn(p, "requestId") ? p.requestId : p.id) as RequestId | undefined;
+    if (id === undefined) return;
+    for (const job of this.waiting) if (job.ids.length === 1 && job.ids[0] === id) job.cancelled = true;
+  }
+
+  private context(): RequestContext {
+    return {
+      notify: (method, params) => this.options.writer.message(encodeNotification(method, params)),
+      drained: () => {
+        this.flush();
+        if (!this.outputBlocked) return Promise.resolve();
+        return new Promise((resolve) => this.drainWaiters.push(resolve));
+      },
+    };
+  }
+
+  private messageJob(message: Incoming): Job {
+    switch (message.kind) {
+      case "invalid":
+        return errorJob(message.id, message.error);
+      case "response":
+        return job([], false, () => undefined);
+      case "notification": {
+        const entry = this.options.methods.get(message.method);
+        return job([], entry?.exclusive ?? false, () => {
+          if (!entry) return undefined;
+          const result = this.call(entry, message.params);
+          return result instanceof Promise ? result.then(() => undefined) : undefined;
+        });
+      }
+      case "request": {
+        const entry = this.options.methods.get(message.method);
+        return job([message.id], entry?.exclusive ?? false, () => {
+          if (!entry) return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
+          const result = this.call(entry, message.params);
+          return result instanceof Promise ? result.then((r) => respond(message.id, r)) : respond(message.id, result);
+        });
+      }
+    }
+  }
+
+  private batchJob(items: unknown[]): Job {
+    if (items.length === 0) return errorJob(null, new RequestError(ErrorCode.InvalidRequest, "Invalid request: empty batch"));
+    const messages = items.map(classify);
+    const jobs = messages.map((m) => this.messageJob(m));
+    const exclusive = jobs.some((j) => j.exclusive);
+    return job([], exclusive, () => {
+      const outputs: Piece[][] = [];
+      const runFrom = (index: number): MaybePromise<Piece[] | undefined> => {
+        for (let i = index; i < jobs.length; i++) {
+          const out = jobs[i]!.run();
+          if (out instanceof Promise) {
+            return out.then((o) => {
+              if (o) outputs.push(o);
+              return runFrom(i + 1);
+            });
+          }
+          if (out) outputs.push(out);
+        }
+        return outputs.length > 0 ? encodeArray(outputs) : undefined;
+      };
+      return runFrom(0);
+    });
+  }
+
+  /** Runs a handler; a thrown or rejected error becomes a RequestError, never an exception. */
+  private call(entry: MethodEntry, params: unknown): MaybePromise<unknown> {
+    try {
+      const result = entry.handle(params ?? {}, this.context());
+      return result instanceof Promise ? result.catch((err: unknown) => this.toRequestError(err)) : result;
+    } catch (err) {
+      return this.toRequestError(err);
+    }
+  }
+
+  private toRequestError(err: unknown): RequestError {
+    if (err instanceof RequestError) return err;
+    if (isZodError(err)) return invalidParams(err);
+    const mapped = this.options.mapError?.(err);
+    if (mapped) return mapped;
+    this.options.log.error("unexpected fault while handling a request", err);
+    return new RequestError(ErrorCode.InternalError, "Internal error");
+  }
+}
+
+function respond(id: RequestId, result: unknown): Piece[] {
+  if (result instanceof RequestError) return encodeError(id, result.code, result.message, result.data);
+  return encodeResult(id, result);
+}
+
+function job(ids: RequestId[], exclusive: boolean, run: () => MaybePromise<Piece[] | undefined>): Job {
+  return { ids, exclusive, run, cancelled: false, done: false, output: undefined };
+}
+
+function errorJob(id: RequestId, error: RequestError): Job {
+  return job([], false, () => encodeError(id, error.code, error.message, error.data));
+}

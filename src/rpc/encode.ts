@@ -1,0 +1,38 @@
+import type { Piece } from "../transport/frame-writer.js";
+import type { RequestId } from "./messages.js";
+
+/**
+ * A JSON value given as pieces that concatenate to its text. Handlers return it when most of a result
+ * is stored bytes (a session's messages), so they are copied into the output, never parsed and re-encoded.
+ */
+export class RawJson {
+  constructor(readonly pieces: Piece[]) {}
+}
+
+function valuePieces(value: unknown): readonly Piece[] {
+  return value instanceof RawJson ? value.pieces : [JSON.stringify(value ?? null)];
+}
+
+export function encodeResult(id: RequestId, result: unknown): Piece[] {
+  return [`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`, ...valuePieces(result), "}"];
+}
+
+export function encodeError(id: RequestId, code: number, message: string, data?: unknown): Piece[] {
+  const error = data === undefined ? { code, message } : { code, message, data };
+  return [`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`];
+}
+
+export function encodeNotification(method: string, params: unknown): Piece[] {
+  return [`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":`, ...valuePieces(params), "}"];
+}
+
+/** A batch's responses as one JSON array. */
+export function encodeArray(items: Piece[][]): Piece[] {
+  const out: Piece[] = ["["];
+  items.forEach((item, i) => {
+    if (i > 0) out.push(",");
+    out.push(...item);
+  });
+  out.push("]");
+  return out;
+}

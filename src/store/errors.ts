@@ -1,0 +1,58 @@
+/** Errors a store throws; the protocol layer turns each into its JSON-RPC error in one place. */
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class SessionNotFoundError extends StoreError {
+  constructor(readonly sessionId: string) {
+    super(`session ${sessionId} not found`);
+  }
+}
+
+export class InvalidCursorError extends StoreError {
+  constructor(readonly cursor: string) {
+    super(`cursor ${JSON.stringify(cursor)} was not issued by this store`);
+  }
+}
+
+/** A message id given as a position (afterMessageId) that the session does not hold. */
+export class MessageNotFoundError extends StoreError {
+  constructor(
+    readonly field: string,
+    readonly messageId: string,
+  ) {
+    super(`message ${messageId} not found`);
+  }
+}
+
+export class CwdMismatchError extends StoreError {
+  constructor(
+    readonly sessionId: string,
+    readonly cwd: string,
+  ) {
+    super(`session ${sessionId} belongs to ${cwd}`);
+  }
+}
+
+export class RevisionConflictError extends StoreError {
+  constructor(
+    readonly sessionId: string,
+    readonly expectedRevision: number,
+    readonly revision: number,
+  ) {
+    super(`session ${sessionId} is at revision ${revision}, not ${expectedRevision}`);
+  }
+}
+
+/** The backend could not be reached or failed; the request may be retried. */
+export class StoreUnavailableError extends StoreError {
+  constructor(
+    readonly backend: string,
+    cause: unknown,
+  ) {
+    super(`${backend} store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
