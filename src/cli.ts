@@ -45,9 +45,31 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
         .default(d.cleanupIntervalMs, formatDuration(d.cleanupIntervalMs)),
     )
     .addOption(
+      option("--on-expire <action>", "what the reaper does with an idle session", "ON_EXPIRE").choices(["delete", "archive"]).default(d.onExpire),
+    )
+    .addOption(
+      option("--max-session-lifetime <duration>", "delete any session this old, active or archived (default: off)", "MAX_SESSION_LIFETIME").argParser(
+        positiveDuration,
+      ),
+    )
+    .addOption(
       option("--max-message-bytes <bytes>", "largest wire message; a larger one is answered -32600", "MAX_MESSAGE_BYTES")
         .argParser(positiveInt)
         .default(d.maxMessageBytes, "32 MiB"),
+    )
+    .addOption(option("--max-sessions <n>", "most sessions held", "MAX_SESSIONS").argParser(positiveInt).default(d.maxSessions))
+    .addOption(
+      option("--max-context-messages <n>", "most messages in one session", "MAX_CONTEXT_MESSAGES").argParser(positiveInt).default(d.maxContextMessages),
+    )
+    .addOption(
+      option("--max-content-bytes <bytes>", "largest stored message, encoded", "MAX_CONTENT_BYTES")
+        .argParser(positiveInt)
+        .default(d.maxContentBytes, "1 MiB"),
+    )
+    .addOption(
+      option("--on-context-full <policy>", "at --max-context-messages: refuse the update, or drop the oldest whole turns", "ON_CONTEXT_FULL")
+        .choices(["reject", "trim"])
+        .default(d.onContextFull),
     )
     .addOption(option("--log-level <level>", "what goes to stderr", "LOG_LEVEL").choices(LOG_LEVELS).default(d.logLevel))
     .addHelpText("after", "\nDurations: 250ms, 30s, 5m, 1h, 1d, or a plain number of milliseconds.\nEvery option can also be set by the environment variable shown.")
@@ -56,7 +78,13 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
         store: String(opts.store),
         maxSessionAgeMs: opts.maxSessionAge as number,
         cleanupIntervalMs: opts.cleanupInterval as number,
+        onExpire: opts.onExpire as Config["onExpire"],
+        maxSessionLifetimeMs: opts.maxSessionLifetime as number | undefined,
         maxMessageBytes: opts.maxMessageBytes as number,
+        maxSessions: opts.maxSessions as number,
+        maxContextMessages: opts.maxContextMessages as number,
+        maxContentBytes: opts.maxContentBytes as number,
+        onContextFull: opts.onContextFull as Config["onContextFull"],
         logLevel: opts.logLevel as LogLevel,
       });
     });

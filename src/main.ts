@@ -35,13 +35,27 @@ export interface Server {
 export async function serve(config: Config, io: Io, version: string): Promise<Server> {
   const log = io.log ?? createLogger(config.logLevel);
   const now = io.now ?? Date.now;
-  const store = await createStore(config.store, { maxIdleMs: config.maxSessionAgeMs });
+  const store = await createStore(config.store, {
+    maxIdleMs: config.maxSessionAgeMs,
+    onExpire: config.onExpire,
+    maxLifetimeMs: config.maxSessionLifetimeMs,
+    maxSessions: config.maxSessions,
+    maxContextMessages: config.maxContextMessages,
+    onContextFull: config.onContextFull,
+  });
   const { stdin, stdout } = io;
 
   const writer = new FrameWriter({ write: (chunk) => stdout.write(chunk) });
   const connection = new RpcConnection({
     writer,
-    methods: sessionMethods({ store, now, cwd: io.cwd ?? process.cwd(), version }),
+    methods: sessionMethods({
+      store,
+      now,
+      cwd: io.cwd ?? process.cwd(),
+      version,
+      maxIdleMs: config.maxSessionAgeMs,
+      maxContentBytes: config.maxContentBytes,
+    }),
     log,
     mapError: storeErrorToRequestError,
     onPause: (paused) => (paused ? stdin.pause() : stdin.resume()),
@@ -70,8 +84,9 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
         lastAccessed: iso(s.lastAccessed),
         expiredAt: iso(s.expiredAt),
         messageCount: s.messageCount,
+        action: s.action,
       };
-      log.info(`session ${s.sessionId} expired`);
+      log.info(`session ${s.sessionId} expired (${s.action})`);
       connection.notify(Notification.sessionExpired, params);
     },
   });

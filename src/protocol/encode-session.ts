@@ -13,7 +13,7 @@ export function storedMessage(input: MessageInput, messageId: string, now: numbe
 }
 
 /** `{"session":{...,"context":[...]}}` with the messages copied in as stored bytes. */
-export function sessionResult(session: SessionRecord, messages: readonly Buffer[]): RawJson {
+export function sessionResult(session: SessionRecord, messages: readonly Buffer[], defaultMaxIdleMs: number): RawJson {
   const head = JSON.stringify({
     sessionId: session.sessionId,
     cwd: session.cwd,
@@ -25,6 +25,10 @@ export function sessionResult(session: SessionRecord, messages: readonly Buffer[
     additionalDirectories: session.additionalDirectories,
     messageCount: session.messageCount,
     revision: session.revision,
+    archived: session.archived,
+    retention: { maxIdleMs: session.retention.maxIdleMs ?? defaultMaxIdleMs, pinned: session.retention.pinned },
+    parentSessionId: session.parentSessionId,
+    forkedAtMessageId: session.forkedAtMessageId,
   });
   const pieces: Piece[] = [`{"session":${head.slice(0, -1)},"context":[`];
   for (let i = 0; i < messages.length; i++) {
@@ -45,5 +49,7 @@ export function sessionInfo(session: SessionRecord): SessionInfo {
     messageCount: session.messageCount,
     revision: session.revision,
     additionalDirectories: session.additionalDirectories,
+    archived: session.archived,
+    parentSessionId: session.parentSessionId,
   };
 }

@@ -2,6 +2,7 @@ import { ErrorCode, RequestError, invalidParam } from "../rpc/errors.js";
 import {
   CwdMismatchError,
   InvalidCursorError,
+  LimitExceededError,
   MessageNotFoundError,
   RevisionConflictError,
   SessionNotFoundError,
@@ -22,6 +23,9 @@ export function storeErrorToRequestError(err: unknown): RequestError | undefined
       expectedRevision: err.expectedRevision,
       revision: err.revision,
     });
+  }
+  if (err instanceof LimitExceededError) {
+    return new RequestError(ErrorCode.LimitExceeded, `Limit exceeded: ${err.limit} is ${err.value}`, { limit: err.limit, value: err.value });
   }
   if (err instanceof StoreUnavailableError) {
     return new RequestError(ErrorCode.StoreUnavailable, `Store unavailable: ${err.message}`, { backend: err.backend });

@@ -1,14 +1,15 @@
 import { PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
 import { v4 as uuidv4 } from "uuid";
 import type { MethodEntry, MethodTable } from "../rpc/connection.js";
-import { SessionNotFoundError } from "../store/errors.js";
-import type { SessionChanges, SessionStore } from "../store/types.js";
+import { LimitExceededError, SessionNotFoundError } from "../store/errors.js";
+import { DEFAULT_RETENTION, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
 import { sessionInfo, sessionResult, storedMessage, iso } from "./encode-session.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
 import {
   GetSessionParamsSchema,
   InitializeParamsSchema,
+  ForkSessionParamsSchema,
   ListSessionsParamsSchema,
   LoadSessionParamsSchema,
   NewSessionParamsSchema,
@@ -27,6 +28,10 @@ export interface HandlerDeps {
   /** The default cwd of a new session. */
   cwd: string;
   version: string;
+  /** The store's default idle age, reported as a session's effective retention. */
+  maxIdleMs: number;
+  /** Largest encoded message accepted, in bytes. */
+  maxContentBytes?: number;
   newId?: () => string;
 }
 
@@ -50,7 +55,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           protocolVersion: PROTOCOL_VERSION,
           agentCapabilities: {
             loadSession: true,
-            sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {} },
+            sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {} },
           },
           agentInfo: { name: "acp-sessions", version: deps.version },
           authMethods: [],
@@ -68,6 +73,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           clientCapabilities: p.clientCapabilities ?? connectionCapabilities,
           mcpServers: (p.mcpServers ?? []).map((s) => s.name),
           additionalDirectories: p.additionalDirectories ?? [],
+          retention: retentionPolicy(p.retention) ?? DEFAULT_RETENTION,
         };
         return then(store.create(session, now()), (created) => ({ sessionId: created.sessionId }));
       },
@@ -77,7 +83,9 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       handle(params) {
         const p = GetSessionParamsSchema.parse(params);
         const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
-        return then(store.get(p.sessionId, window, now()), (snapshot) => sessionResult(snapshot.session, snapshot.messages));
+        return then(store.get(p.sessionId, window, now()), (snapshot) =>
+          sessionResult(snapshot.session, snapshot.messages, deps.maxIdleMs),
+        );
       },
     },
 
@@ -86,20 +94,24 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
         const p = UpdateSessionParamsSchema.parse(params);
         const at = now();
         const messages = (p.messages ?? []).map((m) => storedMessage(m, m.messageId ?? newId(), at));
+        const maxBytes = deps.maxContentBytes;
+        if (maxBytes !== undefined && messages.some((m) => m.json.length > maxBytes)) throw new LimitExceededError("maxContentBytes", maxBytes);
         const changes: SessionChanges = {
           title: p.title,
           clientCapabilities: p.clientCapabilities,
           mcpServers: p.mcpServers?.map((s) => s.name),
           additionalDirectories: p.additionalDirectories,
+          retention: retentionPolicy(p.retention),
         };
         const request = { sessionId: p.sessionId, messages, changes, expectedRevision: p.expectedRevision };
         return then(
           store.update(request, at),
-          ({ session, appended }): UpdateSessionResult => ({
+          ({ session, appended, trimmed }): UpdateSessionResult => ({
             sessionId: session.sessionId,
             messageCount: session.messageCount,
             revision: session.revision,
             appended,
+            trimmed,
             lastAccessed: iso(session.lastAccessed),
           }),
         );
@@ -134,7 +146,12 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
     [Method.sessionList]: {
       handle(params) {
         const p = ListSessionsParamsSchema.parse(params);
-        const query = { cursor: p.cursor ?? undefined, limit: p.limit ?? DEFAULT_LIST_LIMIT, cwd: p.cwd ?? undefined };
+        const query = {
+          cursor: p.cursor ?? undefined,
+          limit: p.limit ?? DEFAULT_LIST_LIMIT,
+          cwd: p.cwd ?? undefined,
+          archived: p.archived ?? undefined,
+        };
         return then(store.list(query), (page): ListSessionsResult => {
           const result: ListSessionsResult = { sessions: page.sessions.map(sessionInfo) };
           if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
@@ -147,6 +164,35 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       handle(params) {
         const p = ResumeSessionParamsSchema.parse(params);
         return then(store.touch(p.sessionId, attachChanges(p), now(), p.cwd), () => ({}));
+      },
+    },
+
+    [Method.sessionFork]: {
+      handle(params) {
+        const p = ForkSessionParamsSchema.parse(params);
+        const request = {
+          parentSessionId: p.sessionId,
+          sessionId: newId(),
+          cwd: p.cwd,
+          mcpServers: (p.mcpServers ?? []).map((s) => s.name),
+          title: p.title,
+          atMessageId: p.atMessageId,
+        };
+        return then(store.fork(request, now()), (fork) => ({ sessionId: fork.sessionId }));
+      },
+    },
+
+    [Method.sessionArchive]: {
+      handle(params) {
+        const p = SessionIdParamsSchema.parse(params);
+        return then(store.setArchived(p.sessionId, true, now()), () => ({}));
+      },
+    },
+
+    [Method.sessionUnarchive]: {
+      handle(params) {
+        const p = SessionIdParamsSchema.parse(params);
+        return then(store.setArchived(p.sessionId, false, now()), () => ({}));
       },
     },
 
@@ -165,6 +211,11 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
 function attachChanges(p: { mcpServers?: { name: string }[]; additionalDirectories?: string[] }): SessionChanges {
   return { mcpServers: p.mcpServers?.map((s) => s.name), additionalDirectories: p.additionalDirectories };
+}
+
+function retentionPolicy(input: { maxIdle?: number; pinned?: boolean } | null | undefined): RetentionPolicy | null | undefined {
+  if (input === undefined || input === null) return input;
+  return { maxIdleMs: input.maxIdle ?? null, pinned: input.pinned ?? false };
 }
 
 /** Applies `f` now when the store answered synchronously, keeping the in-process path promise-free. */

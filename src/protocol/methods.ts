@@ -1,4 +1,4 @@
-import { AGENT_METHODS, CLIENT_METHODS } from "@agentclientprotocol/sdk";
+import { AGENT_METHODS, CLIENT_METHODS } from "@agentclientprotocol/sdk/unstable";
 
 /** Every method this sidecar answers; ACP's names come from the SDK's own constants. */
 export const Method = {
@@ -9,6 +9,9 @@ export const Method = {
   sessionDelete: AGENT_METHODS.session_delete,
   sessionResume: AGENT_METHODS.session_resume,
   sessionClose: AGENT_METHODS.session_close,
+  sessionFork: AGENT_METHODS.session_fork,
+  sessionArchive: AGENT_METHODS.session_archive,
+  sessionUnarchive: AGENT_METHODS.session_unarchive,
   sessionGet: "session/get",
   sessionUpdate: "session/update",
   sessionRemove: "session/remove",

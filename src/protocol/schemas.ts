@@ -1,5 +1,6 @@
 import { isAbsolute } from "node:path";
 import { z } from "zod";
+import { parseDuration } from "../duration.js";
 
 /**
  * One schema per method's params and result; the TypeScript types are inferred from them. Values the
@@ -18,6 +19,19 @@ export const SessionIdSchema = z.string().min(1).max(256);
 export const MessageIdSchema = z.string().min(1).max(256);
 const AbsolutePath = z.string().refine(isAbsolute, { message: "must be an absolute path" });
 const Count = z.number().int().min(0);
+const DurationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 1) {
+    ctx.addIssue({ code: "custom", message: "expected a duration such as 30s, 5m, 1h, 1d or milliseconds" });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** Per-session retention; null returns the session to the defaults. */
+export const RetentionInputSchema = z
+  .object({ maxIdle: DurationSchema.optional(), pinned: z.boolean().optional() })
+  .nullable();
 
 // ACP ContentBlock variants, loose: unknown fields (annotations, _meta, newer ones) are kept.
 const ContentBlockShape = z.discriminatedUnion("type", [
@@ -70,6 +84,7 @@ export const NewSessionParamsSchema = z.object({
   additionalDirectories: z.array(AbsolutePath).optional(),
   title: z.string().nullish(),
   clientCapabilities: ClientCapabilitiesSchema.optional(),
+  retention: RetentionInputSchema.optional(),
   _meta: Meta,
 });
 
@@ -104,6 +119,7 @@ export const UpdateSessionParamsSchema = z.object({
   mcpServers: z.array(McpServerSchema).optional(),
   additionalDirectories: z.array(AbsolutePath).optional(),
   expectedRevision: z.number().int().min(1).optional(),
+  retention: RetentionInputSchema.optional(),
   _meta: Meta,
 });
 
@@ -113,6 +129,7 @@ export const ListSessionsParamsSchema = z.object({
   cursor: z.string().nullish(),
   limit: z.number().int().min(1).max(1000).optional(),
   cwd: AbsolutePath.nullish(),
+  archived: z.enum(["exclude", "include", "only"]).nullish(),
   _meta: Meta,
 });
 
@@ -125,6 +142,15 @@ export const LoadSessionParamsSchema = z.object({
 });
 
 export const ResumeSessionParamsSchema = LoadSessionParamsSchema;
+
+export const ForkSessionParamsSchema = z.object({
+  sessionId: SessionIdSchema,
+  cwd: AbsolutePath,
+  mcpServers: z.array(McpServerSchema).optional(),
+  atMessageId: MessageIdSchema.optional(),
+  title: z.string().nullish(),
+  _meta: Meta,
+});
 
 // ---- results and notifications ----
 
@@ -139,6 +165,13 @@ export const SessionInfoSchema = z.object({
   messageCount: Count,
   revision: z.number().int(),
   additionalDirectories: z.array(z.string()),
+  archived: z.boolean(),
+  parentSessionId: z.string().nullable(),
+});
+
+export const RetentionSchema = z.object({
+  maxIdleMs: z.number().int().describe("the effective idle age, in milliseconds"),
+  pinned: z.boolean(),
 });
 
 export const SessionSchema = z.object({
@@ -152,6 +185,10 @@ export const SessionSchema = z.object({
   additionalDirectories: z.array(z.string()),
   messageCount: Count,
   revision: z.number().int(),
+  archived: z.boolean(),
+  retention: RetentionSchema,
+  parentSessionId: z.string().nullable(),
+  forkedAtMessageId: z.string().nullable(),
   context: z.array(MessageSchema),
 });
 
@@ -168,6 +205,7 @@ export const UpdateSessionResultSchema = z.object({
   messageCount: Count,
   revision: z.number().int(),
   appended: Count,
+  trimmed: Count,
   lastAccessed: Timestamp,
 });
 export const RemoveSessionResultSchema = z.object({ removed: z.boolean() });
@@ -180,6 +218,7 @@ export const SessionExpiredSchema = z.object({
   lastAccessed: Timestamp,
   expiredAt: Timestamp,
   messageCount: Count,
+  action: z.enum(["delete", "archive"]),
 });
 
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
@@ -187,6 +226,7 @@ export type NewSessionParams = z.infer<typeof NewSessionParamsSchema>;
 export type GetSessionParams = z.infer<typeof GetSessionParamsSchema>;
 export type UpdateSessionParams = z.infer<typeof UpdateSessionParamsSchema>;
 export type ListSessionsParams = z.infer<typeof ListSessionsParamsSchema>;
+export type ForkSessionParams = z.infer<typeof ForkSessionParamsSchema>;
 export type LoadSessionParams = z.infer<typeof LoadSessionParamsSchema>;
 export type MessageInput = z.infer<typeof MessageInputSchema>;
 export type Message = z.infer<typeof MessageSchema>;

@@ -56,3 +56,13 @@ export class StoreUnavailableError extends StoreError {
     super(`${backend} store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
+
+/** A configured limit would be exceeded; nothing was changed. */
+export class LimitExceededError extends StoreError {
+  constructor(
+    readonly limit: "maxSessions" | "maxContextMessages" | "maxContentBytes" | "maxMessageBytes",
+    readonly value: number,
+  ) {
+    super(`${limit} (${value}) would be exceeded`);
+  }
+}

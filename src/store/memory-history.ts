@@ -1,66 +1,165 @@
-import type { StoredMessage } from "./types.js";
+import type { Role, StoredMessage } from "./types.js";
+
+/** Counts of what all histories hold, so tests can prove a delete leaves nothing behind. */
+export class HistoryStats {
+  segments = 0;
+  messages = 0;
+}
 
 /**
- * An append-only run of messages. A fork (a later issue) starts a new segment whose `parent` is read up
- * to `base`, so history is shared, never copied; each session appends only to its own segment.
+ * An append-only run of messages at absolute positions [base + offset, end). Its first `base`
+ * positions are read from `parent`; `offset` counts leading messages already freed (trimmed). A fork
+ * starts a new segment over its parent's, so history is shared, never copied, and each session
+ * appends only to the segment it owns.
  */
 class Segment {
-  readonly messages: StoredMessage[] = [];
-  /** messageId → index in `messages`. */
+  messages: StoredMessage[] = [];
+  /** messageId → absolute position. */
   readonly positions = new Map<string, number>();
+  readonly children = new Set<Segment>();
+  offset = 0;
+  owned = true;
 
   constructor(
-    readonly parent: Segment | null,
-    /** How many messages come before this segment's first: all read from `parent`. */
+    public parent: Segment | null,
     readonly base: number,
-  ) {}
+    private readonly stats: HistoryStats,
+  ) {
+    stats.segments++;
+    parent?.children.add(this);
+  }
 
   get end(): number {
-    return this.base + this.messages.length;
+    return this.base + this.offset + this.messages.length;
+  }
+
+  at(position: number): StoredMessage {
+    return this.messages[position - this.base - this.offset]!;
+  }
+
+  push(message: StoredMessage): void {
+    this.positions.set(message.messageId, this.end);
+    this.messages.push(message);
+    this.stats.messages++;
+  }
+
+  /** Keeps positions [from, to) of this segment's own messages and frees the rest. */
+  keep(from: number, to: number): void {
+    const first = Math.max(0, from - this.base - this.offset);
+    const last = Math.max(first, to - this.base - this.offset);
+    if (first === 0 && last >= this.messages.length) return;
+    const kept = this.messages.slice(first, last);
+    for (let i = 0; i < this.messages.length; i++) if (i < first || i >= last) this.positions.delete(this.messages[i]!.messageId);
+    this.stats.messages -= this.messages.length - kept.length;
+    this.offset += first;
+    this.messages = kept;
+  }
+
+  /** Frees what no one can read any more; frees the whole segment once nothing refers to it. */
+  collect(): void {
+    if (this.owned) return;
+    if (this.children.size > 0) {
+      let needed = 0;
+      for (const child of this.children) needed = Math.max(needed, child.base);
+      this.keep(0, needed);
+      return;
+    }
+    this.stats.segments--;
+    this.stats.messages -= this.messages.length;
+    this.messages = [];
+    this.positions.clear();
+    const parent = this.parent;
+    this.parent = null;
+    if (parent) {
+      parent.children.delete(this);
+      parent.collect();
+    }
   }
 }
 
-/** A session's ordered messages. */
+/** One session's ordered messages: the visible positions [start, head.end) of its segment chain. */
 export class History {
-  private readonly head: Segment;
+  private constructor(
+    private readonly head: Segment,
+    private start: number,
+  ) {}
 
-  constructor() {
-    this.head = new Segment(null, 0);
+  static empty(stats: HistoryStats): History {
+    return new History(new Segment(null, 0, stats), 0);
   }
 
   get length(): number {
-    return this.head.end;
+    return this.head.end - this.start;
   }
 
   append(messages: readonly StoredMessage[]): void {
-    for (const message of messages) {
-      this.head.positions.set(message.messageId, this.head.messages.length);
-      this.head.messages.push(message);
-    }
+    for (const message of messages) this.head.push(message);
   }
 
-  /** The position of a message in this history, or -1. */
+  /** The index of a visible message, or -1. */
   indexOf(messageId: string): number {
     let limit = this.head.end;
     for (let segment: Segment | null = this.head; segment; segment = segment.parent) {
-      const index = segment.positions.get(messageId);
-      if (index !== undefined && segment.base + index < limit) return segment.base + index;
+      const position = segment.positions.get(messageId);
+      if (position !== undefined && position < limit) return position >= this.start ? position - this.start : -1;
       limit = segment.base;
     }
     return -1;
   }
 
-  /** Messages [from, from + count), in order: walks from the head back only as far as the window reaches. */
+  role(index: number): Role {
+    return this.locate(this.start + index).role;
+  }
+
+  lastMessageId(): string | null {
+    return this.length === 0 ? null : this.locate(this.head.end - 1).messageId;
+  }
+
+  /** Messages [from, from + count) as stored JSON: walks back only as far as the window reaches. */
   slice(from: number, count: number): Buffer[] {
-    const to = Math.min(this.length, from + count);
-    if (from >= to) return [];
-    const out: Buffer[] = new Array(to - from);
-    let end = to;
-    for (let segment: Segment | null = this.head; segment && end > from; segment = segment.parent) {
-      const start = Math.max(from, segment.base);
-      for (let i = start; i < end; i++) out[i - from] = segment.messages[i - segment.base]!.json;
-      end = start;
+    const first = this.start + from;
+    const last = Math.min(this.head.end, first + count);
+    if (first >= last) return [];
+    const out: Buffer[] = new Array(last - first);
+    let end = last;
+    for (let segment: Segment | null = this.head; segment && end > first; segment = segment.parent) {
+      const begin = Math.max(first, segment.base);
+      for (let p = begin; p < end; p++) out[p - first] = segment.at(p).json;
+      end = begin;
     }
     return out;
+  }
+
+  /** A new history holding the first `count` visible messages, sharing them with this one. */
+  fork(count: number, stats: HistoryStats): History {
+    const cut = this.start + count;
+    let parent: Segment | null = this.head;
+    while (parent && cut <= parent.base) parent = parent.parent;
+    return new History(new Segment(count === 0 ? null : parent, cut, stats), this.start);
+  }
+
+  /** Hides the oldest `count` messages and frees what no fork still reads. */
+  dropOldest(count: number): void {
+    this.start += count;
+    const head = this.head;
+    if (head.parent && this.start >= head.base) {
+      const parent = head.parent;
+      head.parent = null;
+      parent.children.delete(head);
+      parent.collect();
+    }
+    if (head.children.size === 0) head.keep(this.start, head.end);
+  }
+
+  /** The owning session is gone. */
+  release(): void {
+    this.head.owned = false;
+    this.head.collect();
+  }
+
+  private locate(position: number): StoredMessage {
+    let segment = this.head;
+    while (position < segment.base) segment = segment.parent!;
+    return segment.at(position);
   }
 }

@@ -1,16 +1,28 @@
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { CwdMismatchError, InvalidCursorError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "./errors.js";
-import { History } from "./memory-history.js";
+import { DeadlineHeap } from "./deadline-heap.js";
+import {
+  CwdMismatchError,
+  InvalidCursorError,
+  LimitExceededError,
+  MessageNotFoundError,
+  RevisionConflictError,
+  SessionNotFoundError,
+} from "./errors.js";
+import { History, HistoryStats } from "./memory-history.js";
+import { DEFAULT_RETENTION } from "./types.js";
 import type {
   ContextWindow,
   ExpiredSession,
+  ForkRequest,
   ListPage,
   ListQuery,
   NewSession,
+  RetentionPolicy,
   SessionChanges,
   SessionRecord,
   SessionSnapshot,
   SessionStore,
+  StoredMessage,
   StoreOptions,
   UpdateRequest,
   UpdateResult,
@@ -21,6 +33,8 @@ interface MemorySession {
   readonly createdAt: number;
   /** Creation order, for listing: never changes, so cursors stay valid while sessions come and go. */
   readonly seq: number;
+  readonly parentSessionId: string | null;
+  readonly forkedAtMessageId: string | null;
   cwd: string;
   title: string | null;
   lastAccessed: number;
@@ -30,55 +44,60 @@ interface MemorySession {
   mcpServers: string[];
   additionalDirectories: string[];
   revision: number;
+  archived: boolean;
+  retention: RetentionPolicy;
   history: History;
   removed: boolean;
-  // The idle list: sessions from least to most recently accessed.
-  older: MemorySession | null;
-  newer: MemorySession | null;
+  /** Place in the idle-deadline heap; -1 when it never expires for idleness (pinned, archived). */
+  heapIndex: number;
+  idleDeadline: number;
 }
 
 /**
  * The in-process store. Every method is synchronous, so each request applies atomically on the one
- * event loop. Sessions are kept on a list ordered by last access, so a reaper pass touches only the
- * sessions it removes, and in creation order for listing.
+ * event loop. Idle deadlines sit in a heap and sessions in creation order, so a reaper pass touches
+ * only the sessions it expires.
  */
 export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, MemorySession>();
-  private oldest: MemorySession | null = null;
-  private newest: MemorySession | null = null;
+  private readonly idle = new DeadlineHeap<MemorySession>((s) => s.idleDeadline);
   /** Ascending seq; removed sessions linger (flagged) until compaction. */
   private byCreation: MemorySession[] = [];
   private removedInOrder = 0;
+  /** byCreation before this index holds only removed sessions (the lifetime scan starts here). */
+  private lifetimeFrom = 0;
   private nextSeq = 1;
+  private readonly historyStats = new HistoryStats();
 
   constructor(private readonly options: StoreOptions) {}
 
-  /** For tests and the benchmark: how many sessions and list slots are held. */
-  stats(): { sessions: number; listSlots: number } {
-    return { sessions: this.sessions.size, listSlots: this.byCreation.length };
+  create(input: NewSession, now: number): SessionRecord {
+    this.checkCapacity();
+    return record(this.add(input, now, History.empty(this.historyStats), null, null));
   }
 
-  create(input: NewSession, now: number): SessionRecord {
-    const session: MemorySession = {
-      sessionId: input.sessionId,
-      createdAt: now,
-      seq: this.nextSeq++,
-      cwd: input.cwd,
-      title: input.title,
-      lastAccessed: now,
-      clientCapabilities: input.clientCapabilities,
-      clientCapabilitiesJson: JSON.stringify(input.clientCapabilities ?? null),
-      mcpServers: input.mcpServers,
-      additionalDirectories: input.additionalDirectories,
-      revision: 1,
-      history: new History(),
-      removed: false,
-      older: null,
-      newer: null,
+  fork(request: ForkRequest, now: number): SessionRecord {
+    const parent = this.require(request.parentSessionId);
+    let count = parent.history.length;
+    if (request.atMessageId !== undefined) {
+      const index = parent.history.indexOf(request.atMessageId);
+      if (index < 0) throw new MessageNotFoundError("atMessageId", request.atMessageId);
+      count = index + 1;
+    }
+    this.checkCapacity();
+    const history = parent.history.fork(count, this.historyStats);
+    const input: NewSession = {
+      sessionId: request.sessionId,
+      cwd: request.cwd,
+      title: request.title === undefined ? parent.title : request.title,
+      clientCapabilities: parent.clientCapabilities,
+      mcpServers: request.mcpServers,
+      additionalDirectories: parent.additionalDirectories,
+      retention: DEFAULT_RETENTION,
     };
-    this.sessions.set(session.sessionId, session);
-    this.byCreation.push(session);
-    this.linkNewest(session);
+    const forkedAt = request.atMessageId ?? parent.history.lastMessageId();
+    const session = this.add(input, now, history, parent.sessionId, forkedAt);
+    this.access(parent, now);
     return record(session);
   }
 
@@ -102,11 +121,13 @@ export class MemoryStore implements SessionStore {
     if (changing && request.expectedRevision !== undefined && request.expectedRevision !== session.revision) {
       throw new RevisionConflictError(session.sessionId, request.expectedRevision, session.revision);
     }
+    const { drop, appended } = this.fitContext(session, fresh);
     for (const apply of changes) apply();
-    session.history.append(fresh);
+    if (drop > 0) session.history.dropOldest(Math.min(drop, session.history.length));
+    session.history.append(appended);
     if (changing) session.revision++;
     this.access(session, now);
-    return { session: record(session), appended: fresh.length };
+    return { session: record(session), appended: fresh.length, trimmed: drop };
   }
 
   touch(sessionId: string, changes: SessionChanges, now: number, cwd?: string): SessionRecord {
@@ -116,6 +137,17 @@ export class MemoryStore implements SessionStore {
     for (const change of apply) change();
     if (apply.length > 0) session.revision++;
     this.access(session, now);
+    return record(session);
+  }
+
+  setArchived(sessionId: string, archived: boolean, now: number): SessionRecord {
+    const session = this.require(sessionId);
+    if (session.archived !== archived) {
+      session.archived = archived;
+      session.revision++;
+    }
+    if (archived) this.schedule(session);
+    else this.access(session, now);
     return record(session);
   }
 
@@ -141,40 +173,118 @@ export class MemoryStore implements SessionStore {
       if (typeof position !== "number" || !Number.isSafeInteger(position)) throw new InvalidCursorError(query.cursor);
       below = position;
     }
+    const archived = query.archived ?? "exclude";
+    const matches = (s: MemorySession) =>
+      !s.removed &&
+      (query.cwd === undefined || s.cwd === query.cwd) &&
+      (archived === "include" || s.archived === (archived === "only"));
     const sessions: SessionRecord[] = [];
     let i = this.indexBelow(below);
+    let lastSeq = 0;
     for (; i >= 0 && sessions.length < query.limit; i--) {
       const session = this.byCreation[i]!;
-      if (!session.removed && (query.cwd === undefined || session.cwd === query.cwd)) sessions.push(record(session));
+      if (!matches(session)) continue;
+      sessions.push(record(session));
+      lastSeq = session.seq;
     }
     // Another page only if another match exists, so the last page never comes back empty.
-    for (; i >= 0; i--) {
-      const session = this.byCreation[i]!;
-      if (!session.removed && (query.cwd === undefined || session.cwd === query.cwd)) {
-        const last = this.sessions.get(sessions[sessions.length - 1]!.sessionId)!;
-        return { sessions, nextCursor: encodeCursor(last.seq) };
-      }
-    }
+    for (; i >= 0; i--) if (matches(this.byCreation[i]!)) return { sessions, nextCursor: encodeCursor(lastSeq) };
     return { sessions };
   }
 
   expireDue(now: number, limit: number): ExpiredSession[] {
     const expired: ExpiredSession[] = [];
-    while (this.oldest && expired.length < limit && this.oldest.lastAccessed + this.options.maxIdleMs <= now) {
-      const session = this.oldest;
-      this.drop(session);
-      expired.push({
-        sessionId: session.sessionId,
-        createdAt: session.createdAt,
-        lastAccessed: session.lastAccessed,
-        expiredAt: now,
-        messageCount: session.history.length,
-      });
+    const { maxLifetimeMs, onExpire = "delete" } = this.options;
+    while (maxLifetimeMs !== undefined && expired.length < limit && this.lifetimeFrom < this.byCreation.length) {
+      const session = this.byCreation[this.lifetimeFrom]!;
+      if (!session.removed) {
+        if (session.createdAt + maxLifetimeMs > now) break;
+        this.drop(session);
+        expired.push(expiry(session, now, "delete"));
+      }
+      this.lifetimeFrom++;
+    }
+    for (let due = this.idle.peek(); due && expired.length < limit && due.idleDeadline <= now; due = this.idle.peek()) {
+      if (onExpire === "archive") {
+        due.archived = true;
+        due.revision++;
+        this.idle.delete(due);
+      } else {
+        this.drop(due);
+      }
+      expired.push(expiry(due, now, onExpire));
     }
     return expired;
   }
 
+  footprint(): Record<string, number> {
+    return {
+      sessions: this.sessions.size,
+      listSlots: this.byCreation.length,
+      idleEntries: this.idle.size,
+      segments: this.historyStats.segments,
+      messages: this.historyStats.messages,
+    };
+  }
+
   close(): void {}
+
+  private add(
+    input: NewSession,
+    now: number,
+    history: History,
+    parentSessionId: string | null,
+    forkedAtMessageId: string | null,
+  ): MemorySession {
+    const session: MemorySession = {
+      sessionId: input.sessionId,
+      createdAt: now,
+      seq: this.nextSeq++,
+      parentSessionId,
+      forkedAtMessageId,
+      cwd: input.cwd,
+      title: input.title,
+      lastAccessed: now,
+      clientCapabilities: input.clientCapabilities,
+      clientCapabilitiesJson: JSON.stringify(input.clientCapabilities ?? null),
+      mcpServers: input.mcpServers,
+      additionalDirectories: input.additionalDirectories,
+      revision: 1,
+      archived: false,
+      retention: input.retention,
+      history,
+      removed: false,
+      heapIndex: -1,
+      idleDeadline: Infinity,
+    };
+    this.sessions.set(session.sessionId, session);
+    this.byCreation.push(session);
+    this.schedule(session);
+    return session;
+  }
+
+  private checkCapacity(): void {
+    const max = this.options.maxSessions;
+    if (max !== undefined && this.sessions.size >= max) throw new LimitExceededError("maxSessions", max);
+  }
+
+  /**
+   * How many of the oldest messages must go for `fresh` to fit, and which of `fresh` are then kept.
+   * With "trim", whole turns go (a turn starts at a user message); otherwise nothing may go.
+   */
+  private fitContext(session: MemorySession, fresh: StoredMessage[]): { drop: number; appended: StoredMessage[] } {
+    const max = this.options.maxContextMessages;
+    const count = session.history.length;
+    const excess = count + fresh.length - (max ?? Infinity);
+    if (max === undefined || excess <= 0 || fresh.length === 0) return { drop: 0, appended: fresh };
+    if (this.options.onContextFull !== "trim") throw new LimitExceededError("maxContextMessages", max);
+    const total = count + fresh.length;
+    const roleAt = (i: number) => (i < count ? session.history.role(i) : fresh[i - count]!.role);
+    let cut = Math.max(excess, 1);
+    while (cut < total && roleAt(cut) !== "user") cut++;
+    if (cut >= total) throw new LimitExceededError("maxContextMessages", max);
+    return { drop: cut, appended: cut > count ? fresh.slice(cut - count) : fresh };
+  }
 
   private require(sessionId: string): MemorySession {
     const session = this.sessions.get(sessionId);
@@ -184,19 +294,30 @@ export class MemoryStore implements SessionStore {
 
   private access(session: MemorySession, now: number): void {
     session.lastAccessed = Math.max(session.lastAccessed, now);
-    if (this.newest === session) return;
-    this.unlink(session);
-    this.linkNewest(session);
+    this.schedule(session);
+  }
+
+  /** Puts the session's idle deadline in the heap, or takes it out when it never expires for idleness. */
+  private schedule(session: MemorySession): void {
+    if (session.archived || session.retention.pinned) {
+      this.idle.delete(session);
+      session.idleDeadline = Infinity;
+      return;
+    }
+    session.idleDeadline = session.lastAccessed + (session.retention.maxIdleMs ?? this.options.maxIdleMs);
+    this.idle.set(session);
   }
 
   private drop(session: MemorySession): void {
     this.sessions.delete(session.sessionId);
-    this.unlink(session);
+    this.idle.delete(session);
+    session.history.release();
     session.removed = true;
     this.removedInOrder++;
-    if (this.removedInOrder > 1024 && this.removedInOrder * 2 > this.byCreation.length) {
+    if (this.removedInOrder * 2 > this.byCreation.length) {
       this.byCreation = this.byCreation.filter((s) => !s.removed);
       this.removedInOrder = 0;
+      this.lifetimeFrom = 0;
     }
   }
 
@@ -211,28 +332,12 @@ export class MemoryStore implements SessionStore {
     }
     return lo - 1;
   }
-
-  private linkNewest(session: MemorySession): void {
-    session.older = this.newest;
-    session.newer = null;
-    if (this.newest) this.newest.newer = session;
-    else this.oldest = session;
-    this.newest = session;
-  }
-
-  private unlink(session: MemorySession): void {
-    if (session.older) session.older.newer = session.newer;
-    else if (this.oldest === session) this.oldest = session.newer;
-    if (session.newer) session.newer.older = session.older;
-    else if (this.newest === session) this.newest = session.older;
-    session.older = session.newer = null;
-  }
 }
 
 /** The setters for the fields that really change; an empty list means the request changes nothing. */
 function effectiveChanges(session: MemorySession, changes: SessionChanges): (() => void)[] {
   const out: (() => void)[] = [];
-  const { title, clientCapabilities, mcpServers, additionalDirectories } = changes;
+  const { title, clientCapabilities, mcpServers, additionalDirectories, retention } = changes;
   if (title !== undefined && title !== session.title) out.push(() => (session.title = title));
   if (clientCapabilities !== undefined) {
     const json = JSON.stringify(clientCapabilities);
@@ -247,11 +352,28 @@ function effectiveChanges(session: MemorySession, changes: SessionChanges): (() 
   if (additionalDirectories !== undefined && !sameList(additionalDirectories, session.additionalDirectories)) {
     out.push(() => (session.additionalDirectories = additionalDirectories));
   }
+  if (retention !== undefined) {
+    const next = retention ?? DEFAULT_RETENTION;
+    if (next.maxIdleMs !== session.retention.maxIdleMs || next.pinned !== session.retention.pinned) {
+      out.push(() => (session.retention = next));
+    }
+  }
   return out;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function expiry(session: MemorySession, now: number, action: ExpiredSession["action"]): ExpiredSession {
+  return {
+    sessionId: session.sessionId,
+    createdAt: session.createdAt,
+    lastAccessed: session.lastAccessed,
+    expiredAt: now,
+    messageCount: session.history.length,
+    action,
+  };
 }
 
 function record(session: MemorySession): SessionRecord {
@@ -266,5 +388,9 @@ function record(session: MemorySession): SessionRecord {
     additionalDirectories: session.additionalDirectories,
     messageCount: session.history.length,
     revision: session.revision,
+    archived: session.archived,
+    retention: session.retention,
+    parentSessionId: session.parentSessionId,
+    forkedAtMessageId: session.forkedAtMessageId,
   };
 }

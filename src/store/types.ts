@@ -29,7 +29,23 @@ export interface SessionRecord {
   messageCount: number;
   /** 1 at creation, +1 for each request that changed what a read returns (other than lastAccessed). */
   revision: number;
+  archived: boolean;
+  /** The session's own policy; null fields fall back to the store's defaults. */
+  retention: RetentionPolicy;
+  /** Set on a fork: where its history came from (kept after the parent is gone). */
+  parentSessionId: string | null;
+  forkedAtMessageId: string | null;
 }
+
+/** A per-session override of the idle policy. */
+export interface RetentionPolicy {
+  /** Idle age for this session; null = the store's default (StoreOptions.maxIdleMs). */
+  maxIdleMs: number | null;
+  /** A pinned session never expires for idleness (the lifetime cap still applies). */
+  pinned: boolean;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { maxIdleMs: null, pinned: false };
 
 export interface NewSession {
   sessionId: string;
@@ -38,6 +54,19 @@ export interface NewSession {
   clientCapabilities: unknown;
   mcpServers: string[];
   additionalDirectories: string[];
+  retention: RetentionPolicy;
+}
+
+export interface ForkRequest {
+  parentSessionId: string;
+  /** The new session's id. */
+  sessionId: string;
+  cwd: string;
+  mcpServers: string[];
+  /** null = the parent's title. */
+  title: string | null | undefined;
+  /** The fork keeps the parent's messages up to and including this one; undefined = all of them. */
+  atMessageId?: string;
 }
 
 /** Fields to set; an absent field is left as it is. */
@@ -46,6 +75,8 @@ export interface SessionChanges {
   clientCapabilities?: unknown;
   mcpServers?: string[];
   additionalDirectories?: string[];
+  /** null = back to the defaults. */
+  retention?: RetentionPolicy | null;
 }
 
 export interface UpdateRequest {
@@ -60,6 +91,8 @@ export interface UpdateRequest {
 export interface UpdateResult {
   session: SessionRecord;
   appended: number;
+  /** Oldest messages dropped to stay within maxContextMessages (onContextFull "trim"). */
+  trimmed: number;
 }
 
 /** Which messages a read returns: from `offset` (default 0) or after `afterMessageId`, at most `limit`. */
@@ -80,6 +113,8 @@ export interface ListQuery {
   cursor?: string;
   limit: number;
   cwd?: string;
+  /** Archived sessions: left out (default), included, or the only ones listed. */
+  archived?: "exclude" | "include" | "only";
 }
 
 export interface ListPage {
@@ -93,11 +128,23 @@ export interface ExpiredSession {
   lastAccessed: number;
   expiredAt: number;
   messageCount: number;
+  /** What the reaper did: deleted it, or archived it (onExpire "archive"). */
+  action: "delete" | "archive";
 }
 
 export interface StoreOptions {
-  /** A session idle this long (since lastAccessed) is due for expiry. */
+  /** A session idle this long (since lastAccessed) is due for expiry, unless its own policy says otherwise. */
   maxIdleMs: number;
+  /** What expiry for idleness does. Default "delete". */
+  onExpire?: "delete" | "archive";
+  /** Hard cap since creation, whatever the activity or archive state; undefined = none. */
+  maxLifetimeMs?: number;
+  /** Most sessions held; create and fork beyond it throw LimitExceededError. */
+  maxSessions?: number;
+  /** Most messages one session holds. */
+  maxContextMessages?: number;
+  /** At maxContextMessages: refuse the update (default), or drop the oldest whole turns. */
+  onContextFull?: "reject" | "trim";
 }
 
 export interface SessionStore {
@@ -116,11 +163,20 @@ export interface SessionStore {
   readMessages(sessionId: string, from: number, count: number): MaybePromise<Buffer[]>;
   /** Not an access. */
   has(sessionId: string): MaybePromise<boolean>;
+  /** A new session sharing the parent's history up to a message, without copying it. An access to the parent. */
+  fork(request: ForkRequest, now: number): MaybePromise<SessionRecord>;
+  /** Archiving is not an access; unarchiving is (the idle clock starts again). */
+  setArchived(sessionId: string, archived: boolean, now: number): MaybePromise<SessionRecord>;
   /** Deletes the session and everything of it; false when there was none. */
   remove(sessionId: string): MaybePromise<boolean>;
   /** Not an access. Newest first; a cursor pages stably while sessions come and go. */
   list(query: ListQuery): MaybePromise<ListPage>;
-  /** Deletes up to `limit` sessions whose idle deadline is at or before `now`, and says which. */
+  /**
+   * Applies up to `limit` expiries due at or before `now` (idle past the session's policy, or past the
+   * lifetime cap) and says which; across processes each expiry is applied exactly once.
+   */
   expireDue(now: number, limit: number): MaybePromise<ExpiredSession[]>;
+  /** Counts of everything the backend holds, by kind: all zero once every session is gone. */
+  footprint(): MaybePromise<Record<string, number>>;
   close(): MaybePromise<void>;
 }
