@@ -123,7 +123,7 @@ export class History {
     const out: Buffer[] = new Array(last - first);
     let end = last;
     for (let segment: Segment | null = this.head; segment && end > first; segment = segment.parent) {
-      const begin = Math.max(first, segment.base);
+      const begin = Math.min(end, Math.max(first, segment.base));
       for (let p = begin; p < end; p++) out[p - first] = segment.at(p).json;
       end = begin;
     }

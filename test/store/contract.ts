@@ -1,0 +1,489 @@
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  CwdMismatchError,
+  InvalidCursorError,
+  LimitExceededError,
+  MessageNotFoundError,
+  RevisionConflictError,
+  SessionNotFoundError,
+} from "../../src/store/errors.js";
+import { DEFAULT_RETENTION, type NewSession, type Role, type SessionStore, type StoredMessage, type StoreOptions } from "../../src/store/types.js";
+
+/**
+ * The one suite every backend runs unchanged. `open` gives an empty store; `second` gives another
+ * handle on the same data (another process's view, for shared backends; the same object for memory).
+ */
+export interface StoreHarness {
+  open(options: StoreOptions): Promise<SessionStore>;
+  second(): Promise<SessionStore>;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+let ids = 0;
+
+export function message(messageId: string, role: Role = "user", text = messageId): StoredMessage {
+  return { messageId, role, json: Buffer.from(JSON.stringify({ messageId, role, content: text, timestamp: new Date(T0).toISOString() })) };
+}
+
+export function newSession(overrides: Partial<NewSession> = {}): NewSession {
+  return {
+    sessionId: `00000000-0000-4000-8000-${String(++ids).padStart(12, "0")}`,
+    cwd: "/work",
+    title: null,
+    clientCapabilities: { fs: { readTextFile: true } },
+    mcpServers: [],
+    additionalDirectories: [],
+    retention: DEFAULT_RETENTION,
+    ...overrides,
+  };
+}
+
+const texts = (messages: Buffer[]) => messages.map((m) => JSON.parse(m.toString()).messageId as string);
+
+export function storeContract(name: string, makeHarness: () => StoreHarness): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let harness: StoreHarness;
+    const open = async (options: Partial<StoreOptions> = {}) => {
+      harness = makeHarness();
+      return harness.open({ maxIdleMs: HOUR, ...options });
+    };
+    afterEach(async () => {
+      await harness?.cleanup();
+    });
+
+    const append = async (store: SessionStore, sessionId: string, idsToAdd: string[], now = T0) =>
+      store.update({ sessionId, messages: idsToAdd.map((id) => message(id)), changes: {} }, now);
+
+    it("creates a session and reads it back", async () => {
+      const store = await open();
+      const input = newSession({ title: "t", mcpServers: ["fs"], additionalDirectories: ["/lib"] });
+      const created = await store.create(input, T0);
+      expect(created).toMatchObject({ sessionId: input.sessionId, cwd: "/work", title: "t", createdAt: T0, lastAccessed: T0 });
+      const { session, messages } = await store.get(input.sessionId, {}, T0 + 5);
+      expect(session).toMatchObject({
+        mcpServers: ["fs"],
+        additionalDirectories: ["/lib"],
+        clientCapabilities: { fs: { readTextFile: true } },
+        messageCount: 0,
+        revision: 1,
+        archived: false,
+        retention: DEFAULT_RETENTION,
+        parentSessionId: null,
+        forkedAtMessageId: null,
+        lastAccessed: T0 + 5,
+      });
+      expect(messages).toEqual([]);
+      expect(await store.has(input.sessionId)).toBe(true);
+    });
+
+    it("throws SessionNotFoundError for unknown sessions", async () => {
+      const store = await open();
+      await expect(async () => store.get("nope", {}, T0)).rejects.toBeInstanceOf(SessionNotFoundError);
+      await expect(async () => append(store, "nope", ["a"])).rejects.toBeInstanceOf(SessionNotFoundError);
+      await expect(async () => store.touch("nope", {}, T0)).rejects.toBeInstanceOf(SessionNotFoundError);
+      await expect(async () => store.setArchived("nope", true, T0)).rejects.toBeInstanceOf(SessionNotFoundError);
+      expect(await store.has("nope")).toBe(false);
+      expect(await store.remove("nope")).toBe(false);
+      expect(await store.readMessages("nope", 0, 10)).toEqual([]);
+    });
+
+    it("appends in order, returns stored bytes, and reads windows", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession(), T0);
+      const result = await append(store, sessionId, ["m1", "m2", "m3"]);
+      expect(result).toMatchObject({ appended: 3, trimmed: 0, session: { messageCount: 3, revision: 2 } });
+      await append(store, sessionId, ["m4", "m5"]);
+      const all = await store.get(sessionId, {}, T0);
+      expect(texts(all.messages)).toEqual(["m1", "m2", "m3", "m4", "m5"]);
+      expect(all.messages[0]!.equals(message("m1").json)).toBe(true);
+      expect(texts((await store.get(sessionId, { offset: 1, limit: 2 }, T0)).messages)).toEqual(["m2", "m3"]);
+      expect(texts((await store.get(sessionId, { offset: 4 }, T0)).messages)).toEqual(["m5"]);
+      expect(texts((await store.get(sessionId, { offset: 9 }, T0)).messages)).toEqual([]);
+      expect(texts((await store.get(sessionId, { limit: 0 }, T0)).messages)).toEqual([]);
+      expect(texts((await store.get(sessionId, { afterMessageId: "m2", limit: 2 }, T0)).messages)).toEqual(["m3", "m4"]);
+      expect(texts((await store.get(sessionId, { afterMessageId: "m5" }, T0)).messages)).toEqual([]);
+      await expect(async () => store.get(sessionId, { afterMessageId: "zz" }, T0)).rejects.toBeInstanceOf(MessageNotFoundError);
+      expect(texts(await store.readMessages(sessionId, 3, 10))).toEqual(["m4", "m5"]);
+    });
+
+    it("never appends a message id twice: retries are safe", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession(), T0);
+      await append(store, sessionId, ["a", "b"]);
+      const retry = await append(store, sessionId, ["a", "b"]);
+      expect(retry).toMatchObject({ appended: 0, session: { messageCount: 2, revision: 2 } });
+      const partial = await append(store, sessionId, ["b", "c"]);
+      expect(partial).toMatchObject({ appended: 1, session: { messageCount: 3, revision: 3 } });
+      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["a", "b", "c"]);
+    });
+
+    it("bumps the revision only for real changes", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession({ title: "x", mcpServers: ["a"] }), T0);
+      const same = await store.update(
+        { sessionId, messages: [], changes: { title: "x", mcpServers: ["a"], clientCapabilities: { fs: { readTextFile: true } } } },
+        T0,
+      );
+      expect(same.session.revision).toBe(1);
+      const changed = await store.update({ sessionId, messages: [], changes: { title: "y" } }, T0);
+      expect(changed.session).toMatchObject({ revision: 2, title: "y" });
+      const cleared = await store.update({ sessionId, messages: [], changes: { title: null, mcpServers: [] } }, T0);
+      expect(cleared.session).toMatchObject({ revision: 3, title: null, mcpServers: [] });
+      const caps = await store.update({ sessionId, messages: [], changes: { clientCapabilities: { terminal: true } } }, T0);
+      expect(caps.session).toMatchObject({ revision: 4, clientCapabilities: { terminal: true } });
+    });
+
+    it("refuses a stale expectedRevision and changes nothing, but lets a no-op retry through", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession(), T0);
+      await store.update({ sessionId, messages: [message("a")], changes: {}, expectedRevision: 1 }, T0);
+      const err = await Promise.resolve()
+        .then(() => store.update({ sessionId, messages: [message("b")], changes: { title: "t" }, expectedRevision: 1 }, T0))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RevisionConflictError);
+      expect(err).toMatchObject({ sessionId, expectedRevision: 1, revision: 2 });
+      const after = await store.get(sessionId, {}, T0);
+      expect(after.session).toMatchObject({ revision: 2, title: null, messageCount: 1 });
+      const retry = await store.update({ sessionId, messages: [message("a")], changes: {}, expectedRevision: 1 }, T0);
+      expect(retry).toMatchObject({ appended: 0, session: { revision: 2 } });
+    });
+
+    it("two writers racing on one expectedRevision: exactly one wins", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const { sessionId } = await store.create(newSession(), T0);
+      const results = await Promise.allSettled([
+        Promise.resolve().then(() => store.update({ sessionId, messages: [message("x")], changes: {}, expectedRevision: 1 }, T0)),
+        Promise.resolve().then(() => other.update({ sessionId, messages: [message("y")], changes: {}, expectedRevision: 1 }, T0)),
+      ]);
+      const ok = results.filter((r) => r.status === "fulfilled");
+      const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+      expect(ok).toHaveLength(1);
+      expect(failed).toHaveLength(1);
+      expect(failed[0]!.reason).toBeInstanceOf(RevisionConflictError);
+      expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ messageCount: 1, revision: 2 });
+    });
+
+    it("a second handle sees writes at once", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const { sessionId } = await store.create(newSession(), T0);
+      await append(other, sessionId, ["from-other"]);
+      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["from-other"]);
+      expect((await other.list({ limit: 10 })).sessions.map((s) => s.sessionId)).toContain(sessionId);
+    });
+
+    it("touch sets attach fields, counts as an access, and checks cwd", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession({ mcpServers: ["a"] }), T0);
+      const touched = await store.touch(sessionId, { mcpServers: ["b"], additionalDirectories: ["/x"] }, T0 + 10, "/work");
+      expect(touched).toMatchObject({ mcpServers: ["b"], additionalDirectories: ["/x"], lastAccessed: T0 + 10, revision: 2 });
+      const again = await store.touch(sessionId, {}, T0 + 20);
+      expect(again).toMatchObject({ revision: 2, lastAccessed: T0 + 20 });
+      await expect(async () => store.touch(sessionId, { mcpServers: ["c"] }, T0 + 30, "/elsewhere")).rejects.toBeInstanceOf(CwdMismatchError);
+      expect((await store.get(sessionId, {}, T0 + 40)).session).toMatchObject({ mcpServers: ["b"], revision: 2 });
+    });
+
+    it("remove deletes the session and its messages", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession(), T0);
+      await append(store, sessionId, ["a"]);
+      expect(await store.remove(sessionId)).toBe(true);
+      expect(await store.remove(sessionId)).toBe(false);
+      expect(await store.has(sessionId)).toBe(false);
+      expect(await store.readMessages(sessionId, 0, 10)).toEqual([]);
+      await expect(async () => store.get(sessionId, {}, T0)).rejects.toBeInstanceOf(SessionNotFoundError);
+    });
+
+    it("lists newest first, pages with a cursor, filters by cwd, and is not an access", async () => {
+      const store = await open();
+      const created: string[] = [];
+      for (let i = 0; i < 7; i++) created.push((await store.create(newSession({ cwd: i % 2 ? "/odd" : "/even" }), T0 + i)).sessionId);
+      const first = await store.list({ limit: 3 });
+      expect(first.sessions.map((s) => s.sessionId)).toEqual(created.slice(4).reverse());
+      expect(first.nextCursor).toBeTypeOf("string");
+      const rest = await store.list({ limit: 10, cursor: first.nextCursor });
+      expect(rest.sessions.map((s) => s.sessionId)).toEqual(created.slice(0, 4).reverse());
+      expect(rest.nextCursor).toBeUndefined();
+      const odd = await store.list({ limit: 10, cwd: "/odd" });
+      expect(odd.sessions.map((s) => s.cwd)).toEqual(["/odd", "/odd", "/odd"]);
+      expect((await store.get(created[0]!, {}, T0 + 100)).session.lastAccessed).toBe(T0 + 100);
+      expect((await store.list({ limit: 10 })).sessions.find((s) => s.sessionId === created[1])!.lastAccessed).toBe(T0 + 1);
+      await expect(async () => store.list({ limit: 1, cursor: "garbage!" })).rejects.toBeInstanceOf(InvalidCursorError);
+    });
+
+    it("paging while sessions come and go returns every surviving session exactly once", async () => {
+      const store = await open();
+      const survivors: string[] = [];
+      const doomed: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const { sessionId } = await store.create(newSession(), T0 + i);
+        (i % 3 === 0 ? doomed : survivors).push(sessionId);
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let page = 0;
+      do {
+        const result = await store.list({ limit: 4, cursor });
+        seen.push(...result.sessions.map((s) => s.sessionId));
+        cursor = result.nextCursor;
+        // Churn between pages: remove a doomed session, add a new one.
+        if (doomed[page]) await store.remove(doomed[page]!);
+        await store.create(newSession(), T0 + 100 + page);
+        page++;
+      } while (cursor);
+      for (const id of survivors) expect(seen.filter((s) => s === id)).toHaveLength(1);
+      expect(new Set(seen).size).toBe(seen.length);
+    });
+
+    it("expires idle sessions at their deadline, never before, each once", async () => {
+      const store = await open({ maxIdleMs: 1000 });
+      const a = (await store.create(newSession(), T0)).sessionId;
+      const b = (await store.create(newSession(), T0 + 500)).sessionId;
+      expect(await store.expireDue(T0 + 999, 100)).toEqual([]);
+      const due = await store.expireDue(T0 + 1000, 100);
+      expect(due).toEqual([{ sessionId: a, createdAt: T0, lastAccessed: T0, expiredAt: T0 + 1000, messageCount: 0, action: "delete" }]);
+      expect(await store.expireDue(T0 + 1000, 100)).toEqual([]);
+      await store.get(b, {}, T0 + 1200);
+      expect(await store.expireDue(T0 + 2100, 100)).toEqual([]);
+      expect((await store.expireDue(T0 + 2200, 100)).map((e) => e.sessionId)).toEqual([b]);
+      expect(await store.has(a)).toBe(false);
+    });
+
+    it("expires in batches of at most `limit`", async () => {
+      const store = await open({ maxIdleMs: 10 });
+      for (let i = 0; i < 5; i++) await store.create(newSession(), T0);
+      expect(await store.expireDue(T0 + 10, 2)).toHaveLength(2);
+      expect(await store.expireDue(T0 + 10, 2)).toHaveLength(2);
+      expect(await store.expireDue(T0 + 10, 2)).toHaveLength(1);
+    });
+
+    it("two handles reaping the same store expire each session exactly once", async () => {
+      const store = await open({ maxIdleMs: 10 });
+      const other = await harness.second();
+      const created = new Set<string>();
+      for (let i = 0; i < 20; i++) created.add((await store.create(newSession(), T0)).sessionId);
+      const [x, y] = await Promise.all([
+        Promise.resolve().then(() => store.expireDue(T0 + 10, 7)),
+        Promise.resolve().then(() => other.expireDue(T0 + 10, 7)),
+      ]);
+      const rest = [...(await store.expireDue(T0 + 10, 100)), ...(await other.expireDue(T0 + 10, 100))];
+      const all = [...x, ...y, ...rest].map((e) => e.sessionId);
+      expect(all.sort()).toEqual([...created].sort());
+    });
+
+    it("retention: a per-session idle age, pinning, and back to the defaults", async () => {
+      const store = await open({ maxIdleMs: 1000 });
+      const short = (await store.create(newSession({ retention: { maxIdleMs: 100, pinned: false } }), T0)).sessionId;
+      const pinned = (await store.create(newSession({ retention: { maxIdleMs: null, pinned: true } }), T0)).sessionId;
+      const plain = (await store.create(newSession(), T0)).sessionId;
+      expect((await store.expireDue(T0 + 100, 10)).map((e) => e.sessionId)).toEqual([short]);
+      expect((await store.expireDue(T0 + 5000, 10)).map((e) => e.sessionId)).toEqual([plain]);
+      expect(await store.has(pinned)).toBe(true);
+      const unpinned = await store.update({ sessionId: pinned, messages: [], changes: { retention: null } }, T0 + 6000);
+      expect(unpinned.session).toMatchObject({ retention: DEFAULT_RETENTION, revision: 2 });
+      expect(await store.expireDue(T0 + 6999, 10)).toEqual([]);
+      expect((await store.expireDue(T0 + 7000, 10)).map((e) => e.sessionId)).toEqual([pinned]);
+    });
+
+    it("archive: kept whole, listed only on request, never idle-expired; unarchive is an access", async () => {
+      const store = await open({ maxIdleMs: 1000 });
+      const { sessionId } = await store.create(newSession(), T0);
+      const live = (await store.create(newSession(), T0)).sessionId;
+      await append(store, sessionId, ["a"]);
+      const archived = await store.setArchived(sessionId, true, T0 + 10);
+      expect(archived).toMatchObject({ archived: true, revision: 3, lastAccessed: T0 });
+      expect((await store.list({ limit: 10 })).sessions.map((s) => s.sessionId)).toEqual([live]);
+      expect((await store.list({ limit: 10, archived: "only" })).sessions.map((s) => s.sessionId)).toEqual([sessionId]);
+      expect((await store.list({ limit: 10, archived: "include" })).sessions).toHaveLength(2);
+      expect((await store.expireDue(T0 + 50_000, 10)).map((e) => e.sessionId)).toEqual([live]);
+      const back = await store.setArchived(sessionId, false, T0 + 60_000);
+      expect(back).toMatchObject({ archived: false, lastAccessed: T0 + 60_000, messageCount: 1 });
+      expect(await store.expireDue(T0 + 60_999, 10)).toEqual([]);
+      expect((await store.expireDue(T0 + 61_000, 10)).map((e) => e.sessionId)).toEqual([sessionId]);
+    });
+
+    it("onExpire archive archives instead of deleting", async () => {
+      const store = await open({ maxIdleMs: 100, onExpire: "archive" });
+      const { sessionId } = await store.create(newSession(), T0);
+      await append(store, sessionId, ["a"]);
+      const due = await store.expireDue(T0 + 100, 10);
+      expect(due).toMatchObject([{ sessionId, action: "archive", messageCount: 1 }]);
+      expect((await store.get(sessionId, {}, T0 + 200)).session.archived).toBe(true);
+      expect(await store.expireDue(T0 + 100_000, 10)).toEqual([]);
+    });
+
+    it("maxLifetimeMs deletes old sessions whatever their activity or archive state", async () => {
+      const store = await open({ maxIdleMs: 1000, maxLifetimeMs: 5000 });
+      const a = (await store.create(newSession({ retention: { maxIdleMs: null, pinned: true } }), T0)).sessionId;
+      const b = (await store.create(newSession(), T0 + 1)).sessionId;
+      await store.setArchived(b, true, T0 + 1);
+      const young = (await store.create(newSession(), T0 + 4000)).sessionId;
+      await store.get(young, {}, T0 + 4999);
+      const due = await store.expireDue(T0 + 5001, 10);
+      expect(due.map((e) => [e.sessionId, e.action])).toEqual([
+        [a, "delete"],
+        [b, "delete"],
+      ]);
+      expect(await store.has(young)).toBe(true);
+    });
+
+    it("forks share history without changing either side", async () => {
+      const store = await open();
+      const parent = (await store.create(newSession({ title: "p" }), T0)).sessionId;
+      await append(store, parent, ["a", "b", "c"]);
+      const fork = await store.fork({ parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/fork", mcpServers: ["m"], title: undefined, atMessageId: "b" }, T0 + 5);
+      expect(fork).toMatchObject({ cwd: "/fork", mcpServers: ["m"], title: "p", parentSessionId: parent, forkedAtMessageId: "b", messageCount: 2, revision: 1 });
+      expect(fork.clientCapabilities).toEqual({ fs: { readTextFile: true } });
+      expect((await store.list({ limit: 10 })).sessions.find((s) => s.sessionId === parent)!.lastAccessed).toBe(T0 + 5);
+      await append(store, fork.sessionId, ["f1"]);
+      await append(store, parent, ["d"]);
+      expect(texts((await store.get(fork.sessionId, {}, T0)).messages)).toEqual(["a", "b", "f1"]);
+      expect(texts((await store.get(parent, {}, T0)).messages)).toEqual(["a", "b", "c", "d"]);
+      // "c" is not in the fork, so appending it there is new; "a" is, so it is a retry.
+      expect((await append(store, fork.sessionId, ["a", "c"])).appended).toBe(1);
+      const whole = await store.fork({ parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: "own" }, T0);
+      expect(whole).toMatchObject({ forkedAtMessageId: "d", messageCount: 4, title: "own" });
+      await expect(async () =>
+        store.fork({ parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: "f1" }, T0),
+      ).rejects.toBeInstanceOf(MessageNotFoundError);
+      await expect(async () =>
+        store.fork({ parentSessionId: "nope", sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0),
+      ).rejects.toBeInstanceOf(SessionNotFoundError);
+      const empty = (await store.create(newSession(), T0)).sessionId;
+      const ofEmpty = await store.fork({ parentSessionId: empty, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0);
+      expect(ofEmpty).toMatchObject({ forkedAtMessageId: null, messageCount: 0 });
+    });
+
+    it("a fork outlives its parent, and forks of forks read windows correctly", async () => {
+      const store = await open();
+      const root = (await store.create(newSession(), T0)).sessionId;
+      await append(store, root, ["r1", "r2", "r3"]);
+      let current = root;
+      const expected = ["r1", "r2", "r3"];
+      for (let depth = 0; depth < 6; depth++) {
+        const fork = await store.fork({ parentSessionId: current, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0);
+        await append(store, fork.sessionId, [`d${depth}`]);
+        expected.push(`d${depth}`);
+        current = fork.sessionId;
+      }
+      await store.remove(root);
+      const deep = await store.get(current, {}, T0);
+      expect(texts(deep.messages)).toEqual(expected);
+      expect(deep.session.messageCount).toBe(expected.length);
+      expect(texts((await store.get(current, { offset: 2, limit: 3 }, T0)).messages)).toEqual(expected.slice(2, 5));
+      expect(texts((await store.get(current, { afterMessageId: "r3", limit: 2 }, T0)).messages)).toEqual(["d0", "d1"]);
+      expect(texts(await store.readMessages(current, 7, 5))).toEqual(expected.slice(7));
+    });
+
+    it("limits: maxSessions and maxContextMessages refuse and change nothing", async () => {
+      const store = await open({ maxSessions: 2, maxContextMessages: 3 });
+      const a = (await store.create(newSession(), T0)).sessionId;
+      await store.create(newSession(), T0);
+      await expect(async () => store.create(newSession(), T0)).rejects.toBeInstanceOf(LimitExceededError);
+      await expect(async () => store.fork({ parentSessionId: a, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0)).rejects.toMatchObject({
+        limit: "maxSessions",
+        value: 2,
+      });
+      await append(store, a, ["1", "2"]);
+      await expect(async () => store.update({ sessionId: a, messages: [message("3"), message("4")], changes: { title: "no" } }, T0)).rejects.toMatchObject({
+        limit: "maxContextMessages",
+        value: 3,
+      });
+      expect((await store.get(a, {}, T0)).session).toMatchObject({ messageCount: 2, title: null, revision: 2 });
+      expect((await append(store, a, ["3"])).session.messageCount).toBe(3);
+    });
+
+    it("onContextFull trim drops the oldest whole turns", async () => {
+      const store = await open({ maxContextMessages: 5, onContextFull: "trim" });
+      const { sessionId } = await store.create(newSession(), T0);
+      const turn = (n: number) => [message(`u${n}`, "user"), message(`a${n}`, "assistant")];
+      await store.update({ sessionId, messages: [message("s", "system"), ...turn(1), ...turn(2)], changes: {} }, T0);
+      const result = await store.update({ sessionId, messages: turn(3), changes: {} }, T0);
+      // s + u1 + a1 form the first turn and go together.
+      expect(result).toMatchObject({ appended: 2, trimmed: 3, session: { messageCount: 4 } });
+      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["u2", "a2", "u3", "a3"]);
+      const tooBig = [message("u9", "user"), ...["x1", "x2", "x3", "x4", "x5"].map((id) => message(id, "assistant"))];
+      await expect(async () => store.update({ sessionId, messages: tooBig, changes: {} }, T0)).rejects.toBeInstanceOf(LimitExceededError);
+      expect((await store.get(sessionId, {}, T0)).session.messageCount).toBe(4);
+    });
+
+    it("leaves nothing behind once every session is gone", async () => {
+      const store = await open({ maxIdleMs: 100 });
+      const before = await store.footprint();
+      const a = (await store.create(newSession(), T0)).sessionId;
+      await append(store, a, ["1", "2", "3"]);
+      const f = await store.fork({ parentSessionId: a, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: "2" }, T0);
+      await append(store, f.sessionId, ["f"]);
+      const b = (await store.create(newSession(), T0 + 1_000_000)).sessionId;
+      await store.setArchived(b, true, T0);
+      await store.remove(a);
+      expect(texts((await store.get(f.sessionId, {}, T0 + 1_000_000)).messages)).toEqual(["1", "2", "f"]);
+      await store.expireDue(T0 + 10_000_000, 100);
+      await store.remove(b);
+      expect(await store.footprint()).toEqual(before);
+    });
+
+    it("matches a model that copies history, over random operation sequences", async () => {
+      const store = await open({ maxIdleMs: HOUR });
+      const model = new Map<string, string[]>();
+      const names: string[] = [];
+      let counter = 0;
+      const op = fc.oneof(
+        fc.constant({ kind: "new" as const }),
+        fc.record({ kind: fc.constant("append" as const), s: fc.nat(), n: fc.integer({ min: 1, max: 3 }), retry: fc.boolean() }),
+        fc.record({ kind: fc.constant("fork" as const), s: fc.nat(), at: fc.option(fc.nat(), { nil: undefined }) }),
+        fc.record({ kind: fc.constant("remove" as const), s: fc.nat() }),
+        fc.record({ kind: fc.constant("window" as const), s: fc.nat(), offset: fc.nat(6), limit: fc.nat(6) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
+          for (const o of ops) {
+            const live = names.filter((n) => model.has(n));
+            const pick = (i: number) => live[i % live.length]!;
+            if (o.kind === "new" || live.length === 0) {
+              const { sessionId } = await store.create(newSession(), T0);
+              model.set(sessionId, []);
+              names.push(sessionId);
+            } else if (o.kind === "append") {
+              const s = pick(o.s);
+              const history = model.get(s)!;
+              const fresh = Array.from({ length: o.n }, () => `m${++counter}`);
+              const batch = o.retry && history.length > 0 ? [history[history.length - 1]!, ...fresh] : fresh;
+              const r = await store.update({ sessionId: s, messages: batch.map((id) => message(id)), changes: {} }, T0);
+              history.push(...fresh);
+              expect(r.appended).toBe(fresh.length);
+            } else if (o.kind === "fork") {
+              const s = pick(o.s);
+              const history = model.get(s)!;
+              const at = o.at === undefined || history.length === 0 ? undefined : history[o.at % history.length];
+              const f = await store.fork({ parentSessionId: s, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: at }, T0);
+              model.set(f.sessionId, at === undefined ? [...history] : history.slice(0, history.indexOf(at) + 1));
+              names.push(f.sessionId);
+            } else if (o.kind === "remove") {
+              const s = pick(o.s);
+              expect(await store.remove(s)).toBe(true);
+              model.delete(s);
+            } else {
+              const s = pick(o.s);
+              const got = await store.get(s, { offset: o.offset, limit: o.limit }, T0);
+              expect(texts(got.messages)).toEqual(model.get(s)!.slice(o.offset, o.offset + o.limit));
+            }
+          }
+          for (const [s, history] of model) {
+            const got = await store.get(s, {}, T0);
+            expect(texts(got.messages)).toEqual(history);
+            expect(got.session.messageCount).toBe(history.length);
+          }
+        }),
+        { numRuns: 30 },
+      );
+      for (const s of [...model.keys()]) await store.remove(s);
+      const empty = await store.footprint();
+      expect(Object.values(empty).every((v) => v === 0)).toBe(true);
+    });
+  });
+}
