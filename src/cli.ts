@@ -33,7 +33,24 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
   return new Command("acp-sessions")
     .description("A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).")
     .version(VERSION, "-V, --version")
-    .addOption(option("--store <url>", 'where sessions live: "memory"', "STORE").default(d.store))
+    .addOption(
+      option(
+        "--store <url>",
+        "where sessions live: memory, sqlite:<path>, redis://[user:password@]host:port[/db], rediss://…, redis-cluster://host:port[,host:port…]",
+        "STORE",
+      ).default(d.store),
+    )
+    .addOption(option("--redis-prefix <prefix>", "key prefix in Redis", "REDIS_PREFIX").default(d.redisPrefix))
+    .addOption(
+      option("--redis-buckets <n>", "buckets sessions are spread over in Redis (fixed on first use)", "REDIS_BUCKETS")
+        .argParser(positiveInt)
+        .default(d.redisBuckets),
+    )
+    .addOption(
+      option("--store-wait <duration>", "wait this long for the store at start-up instead of failing at once", "STORE_WAIT")
+        .argParser(duration)
+        .default(d.storeWaitMs, "0"),
+    )
     .addOption(
       option("--max-session-age <duration>", "remove a session idle this long", "MAX_SESSION_AGE")
         .argParser(positiveDuration)
@@ -45,12 +62,16 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
         .default(d.cleanupIntervalMs, formatDuration(d.cleanupIntervalMs)),
     )
     .addOption(
-      option("--on-expire <action>", "what the reaper does with an idle session", "ON_EXPIRE").choices(["delete", "archive"]).default(d.onExpire),
+      option("--on-expire <action>", "what the reaper does with an idle session", "ON_EXPIRE")
+        .choices(["delete", "archive"])
+        .default(d.onExpire),
     )
     .addOption(
-      option("--max-session-lifetime <duration>", "delete any session this old, active or archived (default: off)", "MAX_SESSION_LIFETIME").argParser(
-        positiveDuration,
-      ),
+      option(
+        "--max-session-lifetime <duration>",
+        "delete any session this old, active or archived (default: off)",
+        "MAX_SESSION_LIFETIME",
+      ).argParser(positiveDuration),
     )
     .addOption(
       option("--max-message-bytes <bytes>", "largest wire message; a larger one is answered -32600", "MAX_MESSAGE_BYTES")
@@ -59,7 +80,9 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
     )
     .addOption(option("--max-sessions <n>", "most sessions held", "MAX_SESSIONS").argParser(positiveInt).default(d.maxSessions))
     .addOption(
-      option("--max-context-messages <n>", "most messages in one session", "MAX_CONTEXT_MESSAGES").argParser(positiveInt).default(d.maxContextMessages),
+      option("--max-context-messages <n>", "most messages in one session", "MAX_CONTEXT_MESSAGES")
+        .argParser(positiveInt)
+        .default(d.maxContextMessages),
     )
     .addOption(
       option("--max-content-bytes <bytes>", "largest stored message, encoded", "MAX_CONTENT_BYTES")
@@ -67,12 +90,19 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
         .default(d.maxContentBytes, "1 MiB"),
     )
     .addOption(
-      option("--on-context-full <policy>", "at --max-context-messages: refuse the update, or drop the oldest whole turns", "ON_CONTEXT_FULL")
+      option(
+        "--on-context-full <policy>",
+        "at --max-context-messages: refuse the update, or drop the oldest whole turns",
+        "ON_CONTEXT_FULL",
+      )
         .choices(["reject", "trim"])
         .default(d.onContextFull),
     )
     .addOption(option("--log-level <level>", "what goes to stderr", "LOG_LEVEL").choices(LOG_LEVELS).default(d.logLevel))
-    .addHelpText("after", "\nDurations: 250ms, 30s, 5m, 1h, 1d, or a plain number of milliseconds.\nEvery option can also be set by the environment variable shown.")
+    .addHelpText(
+      "after",
+      "\nDurations: 250ms, 30s, 5m, 1h, 1d, or a plain number of milliseconds.\nEvery option can also be set by the environment variable shown.",
+    )
     .action(async (opts: Record<string, unknown>) => {
       await onServe({
         store: String(opts.store),
@@ -85,6 +115,9 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
         maxContextMessages: opts.maxContextMessages as number,
         maxContentBytes: opts.maxContentBytes as number,
         onContextFull: opts.onContextFull as Config["onContextFull"],
+        redisPrefix: String(opts.redisPrefix),
+        redisBuckets: opts.redisBuckets as number,
+        storeWaitMs: opts.storeWait as number,
         logLevel: opts.logLevel as LogLevel,
       });
     });

@@ -15,6 +15,10 @@ export interface Config {
   maxContentBytes: number;
   onContextFull: "reject" | "trim";
   logLevel: LogLevel;
+  redisPrefix: string;
+  redisBuckets: number;
+  /** How long to wait for the store at start-up; 0 = fail at once. */
+  storeWaitMs: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -29,4 +33,7 @@ export const DEFAULT_CONFIG: Config = {
   maxContentBytes: 1024 * 1024,
   onContextFull: "reject",
   logLevel: "warn",
+  redisPrefix: "acp-sessions:",
+  redisBuckets: 16,
+  storeWaitMs: 0,
 };

@@ -17,7 +17,8 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   return {
     error: (message, err) => {
       if (rank < 1) return;
-      const detail = err instanceof Error ? ` ${(err.stack ?? String(err)).replace(/\n\s*/g, " | ")}` : err === undefined ? "" : ` ${String(err)}`;
+      const detail =
+        err instanceof Error ? ` ${(err.stack ?? String(err)).replace(/\n\s*/g, " | ")}` : err === undefined ? "" : ` ${String(err)}`;
       emit("error", message + detail);
     },
     warn: (message) => emit("warn", message),

@@ -9,7 +9,7 @@ import type { SessionExpired } from "./protocol/schemas.js";
 import { Reaper } from "./reaper.js";
 import { RpcConnection } from "./rpc/connection.js";
 import { createStore } from "./store/index.js";
-import type { SessionStore } from "./store/types.js";
+import type { ExpiredSession, SessionStore } from "./store/types.js";
 import { AutoFrameReader } from "./transport/auto-reader.js";
 import { FrameWriter } from "./transport/frame-writer.js";
 
@@ -35,14 +35,18 @@ export interface Server {
 export async function serve(config: Config, io: Io, version: string): Promise<Server> {
   const log = io.log ?? createLogger(config.logLevel);
   const now = io.now ?? Date.now;
-  const store = await createStore(config.store, {
-    maxIdleMs: config.maxSessionAgeMs,
-    onExpire: config.onExpire,
-    maxLifetimeMs: config.maxSessionLifetimeMs,
-    maxSessions: config.maxSessions,
-    maxContextMessages: config.maxContextMessages,
-    onContextFull: config.onContextFull,
-  });
+  const store = await createStore(
+    config.store,
+    {
+      maxIdleMs: config.maxSessionAgeMs,
+      onExpire: config.onExpire,
+      maxLifetimeMs: config.maxSessionLifetimeMs,
+      maxSessions: config.maxSessions,
+      maxContextMessages: config.maxContextMessages,
+      onContextFull: config.onContextFull,
+    },
+    { log, redisPrefix: config.redisPrefix, redisBuckets: config.redisBuckets, storeWaitMs: config.storeWaitMs },
+  );
   const { stdin, stdout } = io;
 
   const writer = new FrameWriter({ write: (chunk) => stdout.write(chunk) });
@@ -72,23 +76,26 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
     (header) => log.warn(`dropped an LSP header without a valid Content-Length: ${JSON.stringify(header.slice(0, 80))}`),
   );
 
+  const notifyExpired = (s: ExpiredSession) => {
+    const params: SessionExpired = {
+      sessionId: s.sessionId,
+      createdAt: iso(s.createdAt),
+      lastAccessed: iso(s.lastAccessed),
+      expiredAt: iso(s.expiredAt),
+      messageCount: s.messageCount,
+      action: s.action,
+    };
+    log.info(`session ${s.sessionId} expired (${s.action})`);
+    connection.notify(Notification.sessionExpired, params);
+  };
+  // A shared store announces every expiry itself; otherwise the reaper reports what it removed.
+  store.onExpired?.(notifyExpired);
   const reaper = new Reaper({
     store,
     intervalMs: config.cleanupIntervalMs,
     now,
     log,
-    onExpired: (s) => {
-      const params: SessionExpired = {
-        sessionId: s.sessionId,
-        createdAt: iso(s.createdAt),
-        lastAccessed: iso(s.lastAccessed),
-        expiredAt: iso(s.expiredAt),
-        messageCount: s.messageCount,
-        action: s.action,
-      };
-      log.info(`session ${s.sessionId} expired (${s.action})`);
-      connection.notify(Notification.sessionExpired, params);
-    },
+    onExpired: store.onExpired ? () => {} : notifyExpired,
   });
 
   let stopping = false;

@@ -25,7 +25,10 @@ export function storeErrorToRequestError(err: unknown): RequestError | undefined
     });
   }
   if (err instanceof LimitExceededError) {
-    return new RequestError(ErrorCode.LimitExceeded, `Limit exceeded: ${err.limit} is ${err.value}`, { limit: err.limit, value: err.value });
+    return new RequestError(ErrorCode.LimitExceeded, `Limit exceeded: ${err.limit} is ${err.value}`, {
+      limit: err.limit,
+      value: err.value,
+    });
   }
   if (err instanceof StoreUnavailableError) {
     return new RequestError(ErrorCode.StoreUnavailable, `Store unavailable: ${err.message}`, { backend: err.backend });

@@ -95,7 +95,8 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
         const at = now();
         const messages = (p.messages ?? []).map((m) => storedMessage(m, m.messageId ?? newId(), at));
         const maxBytes = deps.maxContentBytes;
-        if (maxBytes !== undefined && messages.some((m) => m.json.length > maxBytes)) throw new LimitExceededError("maxContentBytes", maxBytes);
+        if (maxBytes !== undefined && messages.some((m) => m.json.length > maxBytes))
+          throw new LimitExceededError("maxContentBytes", maxBytes);
         const changes: SessionChanges = {
           title: p.title,
           clientCapabilities: p.clientCapabilities,
@@ -104,17 +105,14 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           retention: retentionPolicy(p.retention),
         };
         const request = { sessionId: p.sessionId, messages, changes, expectedRevision: p.expectedRevision };
-        return then(
-          store.update(request, at),
-          ({ session, appended, trimmed }): UpdateSessionResult => ({
-            sessionId: session.sessionId,
-            messageCount: session.messageCount,
-            revision: session.revision,
-            appended,
-            trimmed,
-            lastAccessed: iso(session.lastAccessed),
-          }),
-        );
+        return then(store.update(request, at), ({ session, appended, trimmed }): UpdateSessionResult => ({
+          sessionId: session.sessionId,
+          messageCount: session.messageCount,
+          revision: session.revision,
+          appended,
+          trimmed,
+          lastAccessed: iso(session.lastAccessed),
+        }));
       },
     },
 

@@ -10,7 +10,8 @@ import { parseDuration } from "../duration.js";
 function opaque<T extends z.ZodType>(schema: T) {
   return z.unknown().check((ctx) => {
     const result = schema.safeParse(ctx.value);
-    if (!result.success) for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: ctx.value } as (typeof ctx.issues)[number]);
+    if (!result.success)
+      for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: ctx.value } as (typeof ctx.issues)[number]);
   }) as unknown as z.ZodType<z.output<T>, z.input<T>>;
 }
 
@@ -29,9 +30,7 @@ const DurationSchema = z.union([z.number(), z.string()]).transform((value, ctx) 
 });
 
 /** Per-session retention; null returns the session to the defaults. */
-export const RetentionInputSchema = z
-  .object({ maxIdle: DurationSchema.optional(), pinned: z.boolean().optional() })
-  .nullable();
+export const RetentionInputSchema = z.object({ maxIdle: DurationSchema.optional(), pinned: z.boolean().optional() }).nullable();
 
 // ACP ContentBlock variants, loose: unknown fields (annotations, _meta, newer ones) are kept.
 const ContentBlockShape = z.discriminatedUnion("type", [

@@ -232,7 +232,8 @@ export class RpcConnection implements FrameSink {
       case "request": {
         const entry = this.options.methods.get(message.method);
         return job([message.id], entry?.exclusive ?? false, () => {
-          if (!entry) return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
+          if (!entry)
+            return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
           const result = this.call(entry, message.params);
           return result instanceof Promise ? result.then((r) => respond(message.id, r)) : respond(message.id, result);
         });

@@ -175,9 +175,7 @@ export class MemoryStore implements SessionStore {
     }
     const archived = query.archived ?? "exclude";
     const matches = (s: MemorySession) =>
-      !s.removed &&
-      (query.cwd === undefined || s.cwd === query.cwd) &&
-      (archived === "include" || s.archived === (archived === "only"));
+      !s.removed && (query.cwd === undefined || s.cwd === query.cwd) && (archived === "include" || s.archived === (archived === "only"));
     const sessions: SessionRecord[] = [];
     let i = this.indexBelow(below);
     let lastSeq = 0;

@@ -176,6 +176,11 @@ export interface SessionStore {
    * lifetime cap) and says which; across processes each expiry is applied exactly once.
    */
   expireDue(now: number, limit: number): MaybePromise<ExpiredSession[]>;
+  /**
+   * Stores shared by many sidecars (Redis) announce every expiry, whoever applied it, to every
+   * subscriber. When a store has this, notifications come from here, not from expireDue's result.
+   */
+  onExpired?(listener: (expired: ExpiredSession) => void): void;
   /** Counts of everything the backend holds, by kind: all zero once every session is gone. */
   footprint(): MaybePromise<Record<string, number>>;
   close(): MaybePromise<void>;

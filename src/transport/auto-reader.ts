@@ -32,8 +32,7 @@ export class AutoFrameReader implements FrameReader {
   }
 
   private start(framing: Framing): void {
-    this.inner =
-      framing === "lsp" ? new LspReader(this.sink, this.maxBytes, this.onBadHeader) : new NdjsonReader(this.sink, this.maxBytes);
+    this.inner = framing === "lsp" ? new LspReader(this.sink, this.maxBytes, this.onBadHeader) : new NdjsonReader(this.sink, this.maxBytes);
     this.onFraming(framing);
     const head = this.head;
     this.head = Buffer.alloc(0);
@@ -45,7 +44,10 @@ export class AutoFrameReader implements FrameReader {
 function detect(head: Buffer): Framing | undefined {
   let i = 0;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
-  const seen = head.subarray(i, i + LSP_PREFIX.length).toString("latin1").toLowerCase();
+  const seen = head
+    .subarray(i, i + LSP_PREFIX.length)
+    .toString("latin1")
+    .toLowerCase();
   if (!LSP_PREFIX.startsWith(seen)) return "ndjson";
   return seen.length === LSP_PREFIX.length ? "lsp" : undefined;
 }

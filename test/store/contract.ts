@@ -8,7 +8,14 @@ import {
   RevisionConflictError,
   SessionNotFoundError,
 } from "../../src/store/errors.js";
-import { DEFAULT_RETENTION, type NewSession, type Role, type SessionStore, type StoredMessage, type StoreOptions } from "../../src/store/types.js";
+import {
+  DEFAULT_RETENTION,
+  type NewSession,
+  type Role,
+  type SessionStore,
+  type StoredMessage,
+  type StoreOptions,
+} from "../../src/store/types.js";
 
 /**
  * The one suite every backend runs unchanged. `open` gives an empty store; `second` gives another
@@ -183,7 +190,9 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(touched).toMatchObject({ mcpServers: ["b"], additionalDirectories: ["/x"], lastAccessed: T0 + 10, revision: 2 });
       const again = await store.touch(sessionId, {}, T0 + 20);
       expect(again).toMatchObject({ revision: 2, lastAccessed: T0 + 20 });
-      await expect(async () => store.touch(sessionId, { mcpServers: ["c"] }, T0 + 30, "/elsewhere")).rejects.toBeInstanceOf(CwdMismatchError);
+      await expect(async () => store.touch(sessionId, { mcpServers: ["c"] }, T0 + 30, "/elsewhere")).rejects.toBeInstanceOf(
+        CwdMismatchError,
+      );
       expect((await store.get(sessionId, {}, T0 + 40)).session).toMatchObject({ mcpServers: ["b"], revision: 2 });
     });
 
@@ -335,8 +344,19 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       const store = await open();
       const parent = (await store.create(newSession({ title: "p" }), T0)).sessionId;
       await append(store, parent, ["a", "b", "c"]);
-      const fork = await store.fork({ parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/fork", mcpServers: ["m"], title: undefined, atMessageId: "b" }, T0 + 5);
-      expect(fork).toMatchObject({ cwd: "/fork", mcpServers: ["m"], title: "p", parentSessionId: parent, forkedAtMessageId: "b", messageCount: 2, revision: 1 });
+      const fork = await store.fork(
+        { parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/fork", mcpServers: ["m"], title: undefined, atMessageId: "b" },
+        T0 + 5,
+      );
+      expect(fork).toMatchObject({
+        cwd: "/fork",
+        mcpServers: ["m"],
+        title: "p",
+        parentSessionId: parent,
+        forkedAtMessageId: "b",
+        messageCount: 2,
+        revision: 1,
+      });
       expect(fork.clientCapabilities).toEqual({ fs: { readTextFile: true } });
       expect((await store.list({ limit: 10 })).sessions.find((s) => s.sessionId === parent)!.lastAccessed).toBe(T0 + 5);
       await append(store, fork.sessionId, ["f1"]);
@@ -345,16 +365,25 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(texts((await store.get(parent, {}, T0)).messages)).toEqual(["a", "b", "c", "d"]);
       // "c" is not in the fork, so appending it there is new; "a" is, so it is a retry.
       expect((await append(store, fork.sessionId, ["a", "c"])).appended).toBe(1);
-      const whole = await store.fork({ parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: "own" }, T0);
+      const whole = await store.fork(
+        { parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: "own" },
+        T0,
+      );
       expect(whole).toMatchObject({ forkedAtMessageId: "d", messageCount: 4, title: "own" });
       await expect(async () =>
-        store.fork({ parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: "f1" }, T0),
+        store.fork(
+          { parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: "f1" },
+          T0,
+        ),
       ).rejects.toBeInstanceOf(MessageNotFoundError);
       await expect(async () =>
         store.fork({ parentSessionId: "nope", sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0),
       ).rejects.toBeInstanceOf(SessionNotFoundError);
       const empty = (await store.create(newSession(), T0)).sessionId;
-      const ofEmpty = await store.fork({ parentSessionId: empty, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0);
+      const ofEmpty = await store.fork(
+        { parentSessionId: empty, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined },
+        T0,
+      );
       expect(ofEmpty).toMatchObject({ forkedAtMessageId: null, messageCount: 0 });
     });
 
@@ -365,7 +394,10 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       let current = root;
       const expected = ["r1", "r2", "r3"];
       for (let depth = 0; depth < 6; depth++) {
-        const fork = await store.fork({ parentSessionId: current, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0);
+        const fork = await store.fork(
+          { parentSessionId: current, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined },
+          T0,
+        );
         await append(store, fork.sessionId, [`d${depth}`]);
         expected.push(`d${depth}`);
         current = fork.sessionId;
@@ -384,12 +416,16 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       const a = (await store.create(newSession(), T0)).sessionId;
       await store.create(newSession(), T0);
       await expect(async () => store.create(newSession(), T0)).rejects.toBeInstanceOf(LimitExceededError);
-      await expect(async () => store.fork({ parentSessionId: a, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0)).rejects.toMatchObject({
+      await expect(async () =>
+        store.fork({ parentSessionId: a, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0),
+      ).rejects.toMatchObject({
         limit: "maxSessions",
         value: 2,
       });
       await append(store, a, ["1", "2"]);
-      await expect(async () => store.update({ sessionId: a, messages: [message("3"), message("4")], changes: { title: "no" } }, T0)).rejects.toMatchObject({
+      await expect(async () =>
+        store.update({ sessionId: a, messages: [message("3"), message("4")], changes: { title: "no" } }, T0),
+      ).rejects.toMatchObject({
         limit: "maxContextMessages",
         value: 3,
       });
@@ -416,7 +452,10 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       const before = await store.footprint();
       const a = (await store.create(newSession(), T0)).sessionId;
       await append(store, a, ["1", "2", "3"]);
-      const f = await store.fork({ parentSessionId: a, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: "2" }, T0);
+      const f = await store.fork(
+        { parentSessionId: a, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: "2" },
+        T0,
+      );
       await append(store, f.sessionId, ["f"]);
       const b = (await store.create(newSession(), T0 + 1_000_000)).sessionId;
       await store.setArchived(b, true, T0);
@@ -460,7 +499,10 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
               const s = pick(o.s);
               const history = model.get(s)!;
               const at = o.at === undefined || history.length === 0 ? undefined : history[o.at % history.length];
-              const f = await store.fork({ parentSessionId: s, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: at }, T0);
+              const f = await store.fork(
+                { parentSessionId: s, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: at },
+                T0,
+              );
               model.set(f.sessionId, at === undefined ? [...history] : history.slice(0, history.indexOf(at) + 1));
               names.push(f.sessionId);
             } else if (o.kind === "remove") {
