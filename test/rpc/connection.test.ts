@@ -1,0 +1,205 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import type { Logger } from "../../src/log.js";
+import { RequestError } from "../../src/rpc/errors.js";
+import { RpcConnection, type MethodEntry } from "../../src/rpc/connection.js";
+import { FrameWriter } from "../../src/transport/frame-writer.js";
+
+function setup(methods: Record<string, MethodEntry>, writable = () => true) {
+  const out: string[] = [];
+  const errors: string[] = [];
+  const log: Logger = { error: (m, e) => errors.push(`${m} ${e instanceof Error ? e.stack : ""}`), warn() {}, info() {}, debug() {} };
+  const writer = new FrameWriter({ write: (b) => (out.push(...String(b).split("\n").filter(Boolean)), writable()) });
+  const pauses: boolean[] = [];
+  const connection = new RpcConnection({
+    writer,
+    methods: new Map(Object.entries(methods)),
+    log,
+    onPause: (p) => pauses.push(p),
+    maxInFlight: 4,
+  });
+  const send = (...lines: unknown[]) => {
+    for (const line of lines) connection.frame(Buffer.from(typeof line === "string" ? line : JSON.stringify(line)));
+    connection.flush();
+  };
+  const messages = () => out.map((l) => JSON.parse(l));
+  return { connection, send, messages, errors, pauses };
+}
+
+const req = (id: unknown, method: string, params?: unknown) => ({
+  jsonrpc: "2.0",
+  id,
+  method,
+  ...(params === undefined ? {} : { params }),
+});
+const tick = () => new Promise((r) => setImmediate(r));
+const deferred = () => {
+  let resolve!: (v: unknown) => void;
+  const promise = new Promise((r) => (resolve = r));
+  return { promise, resolve };
+};
+
+describe("RpcConnection", () => {
+  it("answers requests in arrival order, never answers notifications", () => {
+    const { send, messages } = setup({ echo: { handle: (p) => p } });
+    send(req(1, "echo", { a: 1 }), { jsonrpc: "2.0", method: "echo", params: {} }, req("two", "echo", {}));
+    expect(messages()).toEqual([
+      { jsonrpc: "2.0", id: 1, result: { a: 1 } },
+      { jsonrpc: "2.0", id: "two", result: {} },
+    ]);
+  });
+
+  it("maps errors: unknown method, schema failure, RequestError, unexpected throw (logged, not leaked)", () => {
+    const { send, messages, errors } = setup({
+      strict: { handle: (p) => z.object({ n: z.number() }).parse(p) },
+      refuse: { handle: () => new RequestError(-32002, "Session not found", { sessionId: "x" }) },
+      boom: {
+        handle: () => {
+          throw new Error("secret detail");
+        },
+      },
+    });
+    send(req(1, "nope"), req(2, "strict", { n: "x" }), req(3, "refuse"), req(4, "boom"), req(5, "strict", { n: 1 }));
+    const [unknown, invalid, refused, boom, ok] = messages();
+    expect(unknown.error).toMatchObject({ code: -32601, data: { method: "nope" } });
+    expect(invalid.error.code).toBe(-32602);
+    expect(invalid.error.message).toMatch(/^Invalid params: n: /);
+    expect(invalid.error.data.issues[0].path).toEqual(["n"]);
+    expect(refused.error).toEqual({ code: -32002, message: "Session not found", data: { sessionId: "x" } });
+    expect(boom.error).toEqual({ code: -32603, message: "Internal error" });
+    expect(JSON.stringify(boom)).not.toContain("secret");
+    expect(errors.join("\n")).toContain("secret detail");
+    expect(ok.result).toEqual({ n: 1 });
+  });
+
+  it("checks envelopes", () => {
+    const { send, messages } = setup({ m: { handle: () => 1 } });
+    send(
+      "{oops",
+      "42",
+      { jsonrpc: "1.0", id: 1, method: "m" },
+      { jsonrpc: "2.0", id: 2, method: 7 },
+      { jsonrpc: "2.0", id: [1], method: "m" },
+    );
+    send({ jsonrpc: "2.0", id: 3, method: "m", params: "str" }, { jsonrpc: "2.0", id: 9, result: 1 });
+    expect(messages().map((m) => [m.id, m.error?.code])).toEqual([
+      [null, -32700],
+      [null, -32600],
+      [1, -32600],
+      [2, -32600],
+      [null, -32600],
+      [3, -32600],
+    ]);
+  });
+
+  it("answers batches as arrays, nothing for all-notification batches, -32600 for []", () => {
+    const { send, messages } = setup({ m: { handle: (p) => p } });
+    send([req(1, "m", { x: 1 }), { jsonrpc: "2.0", method: "m" }, req(2, "zz"), 5]);
+    send([{ jsonrpc: "2.0", method: "m" }]);
+    send([]);
+    const [batch, empty] = messages();
+    expect(batch).toEqual([
+      { jsonrpc: "2.0", id: 1, result: { x: 1 } },
+      { jsonrpc: "2.0", id: 2, error: { code: -32601, message: "Method not found: zz", data: { method: "zz" } } },
+      { jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid request: a JSON-RPC message must be an object" } },
+    ]);
+    expect(empty.error.code).toBe(-32600);
+    expect(messages()).toHaveLength(2);
+  });
+
+  it("answers two in-flight requests with the same id", async () => {
+    const d = deferred();
+    const { send, messages } = setup({ slow: { handle: () => d.promise }, fast: { handle: () => "f" } });
+    send(req(1, "slow"), req(1, "fast"));
+    d.resolve("s");
+    await tick();
+    expect(messages()).toEqual([
+      { jsonrpc: "2.0", id: 1, result: "s" },
+      { jsonrpc: "2.0", id: 1, result: "f" },
+    ]);
+  });
+
+  it("keeps response order when async handlers finish out of order", async () => {
+    const a = deferred();
+    const b = deferred();
+    const { send, messages } = setup({ a: { handle: () => a.promise }, b: { handle: () => b.promise }, c: { handle: () => "c" } });
+    send(req(1, "a"), req(2, "b"), req(3, "c"));
+    b.resolve("b");
+    await tick();
+    expect(messages()).toEqual([]);
+    a.resolve("a");
+    await tick();
+    expect(messages().map((m) => m.result)).toEqual(["a", "b", "c"]);
+  });
+
+  it("runs an exclusive handler alone: notifications first, later requests after its response", async () => {
+    const gate = deferred();
+    const started: string[] = [];
+    const { send, messages } = setup({
+      load: {
+        exclusive: true,
+        async handle(_p, ctx) {
+          started.push("load");
+          ctx.notify("session/update", { n: 1 });
+          await gate.promise;
+          ctx.notify("session/update", { n: 2 });
+          return {};
+        },
+      },
+      get: { handle: () => (started.push("get"), "g") },
+    });
+    send(req(1, "load"), req(2, "get"));
+    expect(started).toEqual(["load"]);
+    gate.resolve(undefined);
+    await tick();
+    expect(started).toEqual(["load", "get"]);
+    expect(messages().map((m) => m.method ?? m.id)).toEqual(["session/update", "session/update", 1, 2]);
+  });
+
+  it("cancels a request still waiting, with -32800, for both cancel spellings; running ones are unaffected", async () => {
+    const gate = deferred();
+    const { send, messages } = setup({ load: { exclusive: true, handle: () => gate.promise }, get: { handle: () => "g" } });
+    send(req(1, "load"), req(2, "get"), req(3, "get"), req(4, "get"));
+    send(
+      { jsonrpc: "2.0", method: "$/cancel_request", params: { requestId: 2 } },
+      { jsonrpc: "2.0", method: "$/cancelRequest", params: { id: 3 } },
+    );
+    send({ jsonrpc: "2.0", method: "$/cancel_request", params: { requestId: 1 } }, { jsonrpc: "2.0", method: "$/cancel_request" });
+    gate.resolve({});
+    await tick();
+    expect(messages().map((m) => [m.id, m.result ?? m.error.code])).toEqual([
+      [1, {}],
+      [2, -32800],
+      [3, -32800],
+      [4, "g"],
+    ]);
+  });
+
+  it("asks the transport to pause when too much is in flight or output backs up, and resumes", async () => {
+    const d = deferred();
+    let writable = true;
+    const { send, pauses, connection } = setup({ slow: { handle: () => d.promise } }, () => writable);
+    send(req(1, "slow"), req(2, "slow"), req(3, "slow"), req(4, "slow"));
+    expect(pauses).toEqual([true]);
+    writable = false;
+    d.resolve(1);
+    await tick();
+    expect(pauses.at(-1)).toBe(true);
+    connection.outputDrained();
+    expect(pauses.at(-1)).toBe(false);
+  });
+
+  it("idle() resolves once everything received is answered", async () => {
+    const d = deferred();
+    const { send, messages, connection } = setup({ slow: { handle: () => d.promise } });
+    send(req(1, "slow"));
+    let idle = false;
+    void connection.idle().then(() => (idle = true));
+    await tick();
+    expect(idle).toBe(false);
+    d.resolve("x");
+    await tick();
+    expect(idle).toBe(true);
+    expect(messages()).toHaveLength(1);
+  });
+});

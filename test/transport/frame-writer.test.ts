@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { FrameWriter } from "../../src/transport/frame-writer.js";
+import { LspReader } from "../../src/transport/lsp-reader.js";
+
+describe("FrameWriter", () => {
+  it("writes everything framed between flushes in one write", () => {
+    const writes: Buffer[] = [];
+    const writer = new FrameWriter({ write: (b) => (writes.push(b), true) });
+    writer.message(['{"a":', Buffer.from("1"), "}"]);
+    writer.message(['{"b":2}']);
+    expect(writer.flush()).toBe(true);
+    expect(writes.map(String)).toEqual(['{"a":1}\n{"b":2}\n']);
+    expect(writer.flush()).toBe(true);
+    expect(writes).toHaveLength(1);
+  });
+
+  it("frames for LSP with byte-accurate lengths that our own reader decodes", () => {
+    const writes: Buffer[] = [];
+    const writer = new FrameWriter({ write: (b) => (writes.push(b), true) });
+    writer.framing = "lsp";
+    writer.message(['{"t":"', Buffer.from("héllo 🌍"), '"}']);
+    writer.message(["{}"]);
+    writer.flush();
+    const frames: string[] = [];
+    new LspReader({ frame: (b) => frames.push(String(b)), oversize: () => {} }, 1024, () => {}).push(Buffer.concat(writes));
+    expect(frames).toEqual(['{"t":"héllo 🌍"}', "{}"]);
+  });
+
+  it("passes on the sink's backpressure", () => {
+    const writer = new FrameWriter({ write: () => false });
+    writer.message(["{}"]);
+    expect(writer.flush()).toBe(false);
+  });
+});
