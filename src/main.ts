@@ -7,7 +7,7 @@ import { sessionMethods } from "./protocol/handlers.js";
 import { Notification } from "./protocol/methods.js";
 import type { SessionExpired } from "./protocol/schemas.js";
 import { Reaper } from "./reaper.js";
-import { RpcConnection } from "./rpc/connection.js";
+import { RpcConnection, type MethodEntry } from "./rpc/connection.js";
 import { createStore } from "./store/index.js";
 import type { ExpiredSession, SessionStore } from "./store/types.js";
 import { AutoFrameReader } from "./transport/auto-reader.js";
@@ -31,6 +31,14 @@ export interface Server {
   stop(): void;
 }
 
+/** Test-only (ACP_SESSIONS_FAULT_INJECTION=1): a method whose handler fails, to prove one fault stays one error. */
+const FAULT_METHOD = "_acp_sessions/fault";
+const faultMethod: MethodEntry = {
+  handle() {
+    throw new Error("injected fault");
+  },
+};
+
 /** Wires stdin → frames → connection → store, and the reaper's expiries back out. */
 export async function serve(config: Config, io: Io, version: string): Promise<Server> {
   const log = io.log ?? createLogger(config.logLevel);
@@ -50,9 +58,8 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
   const { stdin, stdout } = io;
 
   const writer = new FrameWriter({ write: (chunk) => stdout.write(chunk) });
-  const connection = new RpcConnection({
-    writer,
-    methods: sessionMethods({
+  const methods = new Map(
+    sessionMethods({
       store,
       now,
       cwd: io.cwd ?? process.cwd(),
@@ -60,6 +67,11 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
       maxIdleMs: config.maxSessionAgeMs,
       maxContentBytes: config.maxContentBytes,
     }),
+  );
+  if (process.env.ACP_SESSIONS_FAULT_INJECTION === "1") methods.set(FAULT_METHOD, faultMethod);
+  const connection = new RpcConnection({
+    writer,
+    methods,
     log,
     mapError: storeErrorToRequestError,
     onPause: (paused) => (paused ? stdin.pause() : stdin.resume()),

@@ -8,15 +8,20 @@ export interface ByteSink {
   write(chunk: Buffer): boolean;
 }
 
+/** Past this many buffered bytes a batch is written at once: big one-off buffers fragment the heap. */
+const MAX_BATCH_BYTES = 64 * 1024;
+
 /**
- * Frames outgoing messages and batches them: everything framed between two flushes leaves in one
- * write, so a pipelined burst of requests costs one syscall, not one per response.
+ * Frames outgoing messages and batches them: what is framed between two flushes leaves in as few
+ * writes as its size allows, so a pipelined burst of requests costs a syscall per 64 KiB, not one per
+ * response.
  */
 export class FrameWriter {
   framing: Framing = "ndjson";
   private chunks: Buffer[] = [];
   private text = "";
   private size = 0;
+  private wantsDrain = false;
 
   constructor(private readonly sink: ByteSink) {}
 
@@ -36,20 +41,28 @@ export class FrameWriter {
       }
     }
     if (this.framing === "ndjson") this.text += "\n";
+    if (this.size + this.text.length >= MAX_BATCH_BYTES) this.write();
   }
 
   get pending(): boolean {
     return this.text.length > 0 || this.chunks.length > 0;
   }
 
-  /** Writes what is buffered; returns false when the sink asked to wait for 'drain'. */
+  /** Writes what is buffered; returns false when the sink asked to wait for 'drain' since the last flush. */
   flush(): boolean {
+    this.write();
+    const ok = !this.wantsDrain;
+    this.wantsDrain = false;
+    return ok;
+  }
+
+  private write(): void {
     this.takeText();
-    if (this.chunks.length === 0) return true;
+    if (this.chunks.length === 0) return;
     const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
-    return this.sink.write(out);
+    if (!this.sink.write(out)) this.wantsDrain = true;
   }
 
   private takeText(): void {
