@@ -61,6 +61,14 @@ export class RpcConnection implements FrameSink {
   private idleWaiters: (() => void)[] = [];
   private flushScheduled = false;
   private readonly maxInFlight: number;
+  private readonly context: RequestContext = {
+    notify: (method, params) => this.options.writer.message(encodeNotification(method, params)),
+    drained: () => {
+      this.flush();
+      if (!this.outputBlocked) return Promise.resolve();
+      return new Promise((resolve) => this.drainWaiters.push(resolve));
+    },
+  };
 
   constructor(private readonly options: ConnectionOptions) {
     this.maxInFlight = options.maxInFlight ?? 1024;
@@ -204,16 +212,6 @@ export class RpcConnection implements FrameSink {
     for (const job of this.waiting) if (job.ids.length === 1 && job.ids[0] === id) job.cancelled = true;
   }
 
-  private context(): RequestContext {
-    return {
-      notify: (method, params) => this.options.writer.message(encodeNotification(method, params)),
-      drained: () => {
-        this.flush();
-        if (!this.outputBlocked) return Promise.resolve();
-        return new Promise((resolve) => this.drainWaiters.push(resolve));
-      },
-    };
-  }
 
   private messageJob(message: Incoming): Job {
     switch (message.kind) {
@@ -268,7 +266,7 @@ export class RpcConnection implements FrameSink {
   /** Runs a handler; a thrown or rejected error becomes a RequestError, never an exception. */
   private call(entry: MethodEntry, params: unknown): MaybePromise<unknown> {
     try {
-      const result = entry.handle(params ?? {}, this.context());
+      const result = entry.handle(params ?? {}, this.context);
       return result instanceof Promise ? result.catch((err: unknown) => this.toRequestError(err)) : result;
     } catch (err) {
       return this.toRequestError(err);
