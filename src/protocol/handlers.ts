@@ -3,7 +3,7 @@ import { v4 as uuidv4 } from "uuid";
 import type { MethodEntry, MethodTable } from "../rpc/connection.js";
 import { LimitExceededError, SessionNotFoundError } from "../store/errors.js";
 import { DEFAULT_RETENTION, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
-import { sessionInfo, sessionResult, storedMessage, iso } from "./encode-session.js";
+import { SessionEncoder, iso, sessionInfo, storedMessage } from "./encode-session.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
 import {
@@ -45,6 +45,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
   const { store, now } = deps;
   const newId = deps.newId ?? uuidv4;
   let connectionCapabilities: unknown = null;
+  const encoder = new SessionEncoder(deps.maxIdleMs);
 
   const methods: Record<string, MethodEntry> = {
     [Method.initialize]: {
@@ -83,9 +84,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       handle(params) {
         const p = GetSessionParamsSchema.parse(params);
         const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
-        return then(store.get(p.sessionId, window, now()), (snapshot) =>
-          sessionResult(snapshot.session, snapshot.messages, deps.maxIdleMs),
-        );
+        return then(store.get(p.sessionId, window, now()), (snapshot) => encoder.result(snapshot.session, snapshot.messages));
       },
     },
 

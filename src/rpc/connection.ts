@@ -212,7 +212,6 @@ export class RpcConnection implements FrameSink {
     for (const job of this.waiting) if (job.ids.length === 1 && job.ids[0] === id) job.cancelled = true;
   }
 
-
   private messageJob(message: Incoming): Job {
     switch (message.kind) {
       case "invalid":
