@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
-import { iso } from "./protocol/encode-session.js";
+import { SessionEncoder, iso } from "./protocol/encode-session.js";
 import { storeErrorToRequestError } from "./protocol/errors.js";
 import { sessionMethods } from "./protocol/handlers.js";
 import { Notification } from "./protocol/methods.js";
@@ -58,8 +58,10 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
   const { stdin, stdout } = io;
 
   const writer = new FrameWriter({ write: (chunk) => stdout.write(chunk) });
+  const encoder = new SessionEncoder(config.maxSessionAgeMs);
   const methods = new Map(
     sessionMethods({
+      encoder,
       store,
       now,
       cwd: io.cwd ?? process.cwd(),
@@ -97,6 +99,7 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
       messageCount: s.messageCount,
       action: s.action,
     };
+    encoder.forget(s.sessionId);
     log.info(`session ${s.sessionId} expired (${s.action})`);
     connection.notify(Notification.sessionExpired, params);
   };

@@ -45,6 +45,11 @@ export class SessionEncoder {
     private readonly capacity = 4096,
   ) {}
 
+  /** Drops what is kept of a session: it was closed, removed or expired. */
+  forget(sessionId: string): void {
+    this.heads.delete(sessionId);
+  }
+
   result(session: SessionRecord, messages: readonly Buffer[]): RawJson {
     const pieces: Piece[] = [this.head(session), `"lastAccessed":"${iso(session.lastAccessed)}","context":[`];
     for (let i = 0; i < messages.length; i++) {

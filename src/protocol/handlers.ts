@@ -30,6 +30,8 @@ export interface HandlerDeps {
   version: string;
   /** The store's default idle age, reported as a session's effective retention. */
   maxIdleMs: number;
+  /** Encodes session reads; shared with whoever else learns that a session is gone (the reaper). */
+  encoder?: SessionEncoder;
   /** Largest encoded message accepted, in bytes. */
   maxContentBytes?: number;
   newId?: () => string;
@@ -45,7 +47,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
   const { store, now } = deps;
   const newId = deps.newId ?? uuidv4;
   let connectionCapabilities: unknown = null;
-  const encoder = new SessionEncoder(deps.maxIdleMs);
+  const encoder = deps.encoder ?? new SessionEncoder(deps.maxIdleMs);
 
   const methods: Record<string, MethodEntry> = {
     [Method.initialize]: {
@@ -118,6 +120,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
     [Method.sessionRemove]: {
       handle(params) {
         const p = SessionIdParamsSchema.parse(params);
+        encoder.forget(p.sessionId);
         return then(store.remove(p.sessionId), (removed) => ({ removed }));
       },
     },
@@ -125,14 +128,15 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
     [Method.sessionDelete]: {
       handle(params) {
         const p = SessionIdParamsSchema.parse(params);
+        encoder.forget(p.sessionId);
         return then(store.remove(p.sessionId), () => ({}));
       },
     },
 
     [Method.sessionClose]: {
-      // Nothing is held per connection and session, so closing only checks the session exists.
       handle(params) {
         const p = SessionIdParamsSchema.parse(params);
+        encoder.forget(p.sessionId);
         return then(store.has(p.sessionId), (exists) => {
           if (!exists) throw new SessionNotFoundError(p.sessionId);
           return {};
