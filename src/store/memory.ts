@@ -1,3 +1,4 @@
+import { CreationIndex } from "./creation-index.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
 import {
@@ -61,11 +62,7 @@ interface MemorySession {
 export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, MemorySession>();
   private readonly idle = new DeadlineHeap<MemorySession>((s) => s.idleDeadline);
-  /** Ascending seq; removed sessions linger (flagged) until compaction. */
-  private byCreation: MemorySession[] = [];
-  private removedInOrder = 0;
-  /** byCreation before this index holds only removed sessions (the lifetime scan starts here). */
-  private lifetimeFrom = 0;
+  private readonly byCreation = new CreationIndex<MemorySession>();
   private nextSeq = 1;
   private readonly historyStats = new HistoryStats();
 
@@ -143,6 +140,7 @@ export class MemoryStore implements SessionStore {
   setArchived(sessionId: string, archived: boolean, now: number): SessionRecord {
     const session = this.require(sessionId);
     if (session.archived !== archived) {
+      this.byCreation.archiveChanging(session, archived);
       session.archived = archived;
       session.revision++;
     }
@@ -173,37 +171,28 @@ export class MemoryStore implements SessionStore {
       if (typeof position !== "number" || !Number.isSafeInteger(position)) throw new InvalidCursorError(query.cursor);
       below = position;
     }
-    const archived = query.archived ?? "exclude";
-    const matches = (s: MemorySession) =>
-      !s.removed && (query.cwd === undefined || s.cwd === query.cwd) && (archived === "include" || s.archived === (archived === "only"));
-    const sessions: SessionRecord[] = [];
-    let i = this.indexBelow(below);
-    let lastSeq = 0;
-    for (; i >= 0 && sessions.length < query.limit; i--) {
-      const session = this.byCreation[i]!;
-      if (!matches(session)) continue;
-      sessions.push(record(session));
-      lastSeq = session.seq;
-    }
+    const cwd = query.cwd;
+    const page = this.byCreation.page(below, query.limit, query.archived ?? "exclude", (s) => cwd === undefined || s.cwd === cwd);
+    const sessions = page.items.map(record);
     // Another page only if another match exists, so the last page never comes back empty.
-    for (; i >= 0; i--) if (matches(this.byCreation[i]!)) return { sessions, nextCursor: encodeCursor(lastSeq) };
-    return { sessions };
+    return page.more ? { sessions, nextCursor: encodeCursor(page.items[page.items.length - 1]!.seq) } : { sessions };
   }
 
   expireDue(now: number, limit: number): ExpiredSession[] {
     const expired: ExpiredSession[] = [];
     const { maxLifetimeMs, onExpire = "delete" } = this.options;
-    while (maxLifetimeMs !== undefined && expired.length < limit && this.lifetimeFrom < this.byCreation.length) {
-      const session = this.byCreation[this.lifetimeFrom]!;
-      if (!session.removed) {
-        if (session.createdAt + maxLifetimeMs > now) break;
-        this.drop(session);
-        expired.push(expiry(session, now, "delete"));
-      }
-      this.lifetimeFrom++;
+    for (
+      let oldest = this.byCreation.oldest();
+      maxLifetimeMs !== undefined && oldest && expired.length < limit;
+      oldest = this.byCreation.oldest()
+    ) {
+      if (oldest.createdAt + maxLifetimeMs > now) break;
+      this.drop(oldest);
+      expired.push(expiry(oldest, now, "delete"));
     }
     for (let due = this.idle.peek(); due && expired.length < limit && due.idleDeadline <= now; due = this.idle.peek()) {
       if (onExpire === "archive") {
+        this.byCreation.archiveChanging(due, true);
         due.archived = true;
         due.revision++;
         this.idle.delete(due);
@@ -218,7 +207,7 @@ export class MemoryStore implements SessionStore {
   footprint(): Record<string, number> {
     return {
       sessions: this.sessions.size,
-      listSlots: this.byCreation.length,
+      listSlots: this.byCreation.slots,
       idleEntries: this.idle.size,
       segments: this.historyStats.segments,
       messages: this.historyStats.messages,
@@ -256,7 +245,7 @@ export class MemoryStore implements SessionStore {
       idleDeadline: Infinity,
     };
     this.sessions.set(session.sessionId, session);
-    this.byCreation.push(session);
+    this.byCreation.add(session);
     this.schedule(session);
     return session;
   }
@@ -310,25 +299,7 @@ export class MemoryStore implements SessionStore {
     this.sessions.delete(session.sessionId);
     this.idle.delete(session);
     session.history.release();
-    session.removed = true;
-    this.removedInOrder++;
-    if (this.removedInOrder * 2 > this.byCreation.length) {
-      this.byCreation = this.byCreation.filter((s) => !s.removed);
-      this.removedInOrder = 0;
-      this.lifetimeFrom = 0;
-    }
-  }
-
-  /** Index of the last session in creation order whose seq is below `seq`. */
-  private indexBelow(seq: number): number {
-    let lo = 0;
-    let hi = this.byCreation.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.byCreation[mid]!.seq < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
+    this.byCreation.remove(session);
   }
 }
 
