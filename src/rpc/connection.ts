@@ -129,13 +129,13 @@ export class RpcConnection implements FrameSink {
   }
 
   private pump(): void {
-    while (this.waiting.length > 0 && !this.exclusiveRunning) {
+    // Answered jobs leave `running` first: an exclusive job waits only for unfinished ones.
+    for (this.writeFinished(); this.waiting.length > 0 && !this.exclusiveRunning; this.writeFinished()) {
       const job = this.waiting[0]!;
       if (job.exclusive && this.running.length > 0) break;
       this.waiting.shift();
       this.start(job);
     }
-    this.writeFinished();
     this.updatePause();
   }
 

@@ -187,10 +187,11 @@ export class MemoryStore implements SessionStore {
       oldest = this.byCreation.oldest()
     ) {
       if (oldest.createdAt + maxLifetimeMs > now) break;
-      this.drop(oldest);
       expired.push(expiry(oldest, now, "delete"));
+      this.drop(oldest);
     }
     for (let due = this.idle.peek(); due && expired.length < limit && due.idleDeadline <= now; due = this.idle.peek()) {
+      expired.push(expiry(due, now, onExpire));
       if (onExpire === "archive") {
         this.byCreation.archiveChanging(due, true);
         due.archived = true;
@@ -199,7 +200,6 @@ export class MemoryStore implements SessionStore {
       } else {
         this.drop(due);
       }
-      expired.push(expiry(due, now, onExpire));
     }
     return expired;
   }

@@ -262,6 +262,16 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(await store.has(a)).toBe(false);
     });
 
+    it("reports the expired session's message count", async () => {
+      const store = await open({ maxIdleMs: 10, maxLifetimeMs: 1000 });
+      const idle = (await store.create(newSession(), T0)).sessionId;
+      await append(store, idle, ["a", "b"], T0);
+      const old = (await store.create(newSession({ retention: { maxIdleMs: null, pinned: true } }), T0)).sessionId;
+      await append(store, old, ["c"], T0);
+      const due = await store.expireDue(T0 + 1000, 10);
+      expect(due.map((e) => [e.sessionId, e.messageCount]).sort()).toEqual([[idle, 2], [old, 1]].sort());
+    });
+
     it("expires in batches of at most `limit`", async () => {
       const store = await open({ maxIdleMs: 10 });
       for (let i = 0; i < 5; i++) await store.create(newSession(), T0);
