@@ -269,7 +269,12 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       const old = (await store.create(newSession({ retention: { maxIdleMs: null, pinned: true } }), T0)).sessionId;
       await append(store, old, ["c"], T0);
       const due = await store.expireDue(T0 + 1000, 10);
-      expect(due.map((e) => [e.sessionId, e.messageCount]).sort()).toEqual([[idle, 2], [old, 1]].sort());
+      expect(due.map((e) => [e.sessionId, e.messageCount]).sort()).toEqual(
+        [
+          [idle, 2],
+          [old, 1],
+        ].sort(),
+      );
     });
 
     it("expires in batches of at most `limit`", async () => {
