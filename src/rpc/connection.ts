@@ -2,7 +2,7 @@ import type { FrameSink } from "../transport/frames.js";
 import type { FrameWriter, Piece } from "../transport/frame-writer.js";
 import type { Logger } from "../log.js";
 import { encodeArray, encodeError, encodeNotification, encodeResult } from "./encode.js";
-import { ErrorCode, RequestError, invalidParams, isZodError } from "./errors.js";
+import { ErrorCode, RequestError, invalidParams, isZodError, requestError } from "./errors.js";
 import { classify, parseFrame, type Incoming, type RequestId } from "./messages.js";
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -86,7 +86,7 @@ export class RpcConnection implements FrameSink {
 
   oversize(bytes: number): void {
     this.enqueue(
-      errorJob(null, new RequestError(ErrorCode.InvalidRequest, `Invalid request: message of ${bytes} bytes exceeds the limit`, { bytes })),
+      errorJob(null, requestError(ErrorCode.InvalidRequest, `Invalid request: message of ${bytes} bytes exceeds the limit`, { bytes })),
     );
   }
 
@@ -239,7 +239,7 @@ export class RpcConnection implements FrameSink {
   }
 
   private batchJob(items: unknown[]): Job {
-    if (items.length === 0) return errorJob(null, new RequestError(ErrorCode.InvalidRequest, "Invalid request: empty batch"));
+    if (items.length === 0) return errorJob(null, requestError(ErrorCode.InvalidRequest, "Invalid request: empty batch"));
     const messages = items.map(classify);
     const jobs = messages.map((m) => this.messageJob(m));
     const exclusive = jobs.some((j) => j.exclusive);
@@ -278,7 +278,7 @@ export class RpcConnection implements FrameSink {
     const mapped = this.options.mapError?.(err);
     if (mapped) return mapped;
     this.options.log.error("unexpected fault while handling a request", err);
-    return new RequestError(ErrorCode.InternalError, "Internal error");
+    return requestError(ErrorCode.InternalError, "Internal error");
   }
 }
 

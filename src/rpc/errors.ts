@@ -4,6 +4,15 @@ import { ZodError, type core } from "zod";
 /** The JSON-RPC error sent to the peer: the ACP SDK's own error type, so codes and shapes match ACP. */
 export { RequestError };
 
+/** An error answer. Built without a stack trace: it is sent, not debugged, and capturing one is costly. */
+export function requestError(code: number, message: string, data?: unknown): RequestError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const error = new RequestError(code, message, data);
+  Error.stackTraceLimit = limit;
+  return error;
+}
+
 export const ErrorCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
@@ -29,11 +38,11 @@ export function invalidParams(error: ZodError): RequestError {
   const first = issues[0];
   const where = first && first.path.length > 0 ? `${formatPath(first.path)}: ` : "";
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
-  return new RequestError(ErrorCode.InvalidParams, `Invalid params: ${where}${first?.message ?? "invalid"}${more}`, { issues });
+  return requestError(ErrorCode.InvalidParams, `Invalid params: ${where}${first?.message ?? "invalid"}${more}`, { issues });
 }
 
 export function invalidParam(path: (string | number)[], message: string): RequestError {
-  return new RequestError(ErrorCode.InvalidParams, `Invalid params: ${formatPath(path)}: ${message}`, {
+  return requestError(ErrorCode.InvalidParams, `Invalid params: ${formatPath(path)}: ${message}`, {
     issues: [{ path, message }],
   });
 }

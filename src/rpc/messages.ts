@@ -1,4 +1,4 @@
-import { ErrorCode, RequestError } from "./errors.js";
+import { ErrorCode, RequestError, requestError } from "./errors.js";
 
 export type RequestId = string | number | null;
 
@@ -13,7 +13,7 @@ export function parseFrame(body: Buffer): unknown | RequestError {
   try {
     return JSON.parse(body.toString("utf8"));
   } catch (err) {
-    return new RequestError(ErrorCode.ParseError, `Parse error: ${(err as Error).message}`);
+    return requestError(ErrorCode.ParseError, `Parse error: ${(err as Error).message}`);
   }
 }
 
@@ -44,5 +44,5 @@ export function classify(value: unknown): Incoming {
 }
 
 function invalid(id: RequestId, reason: string): Incoming {
-  return { kind: "invalid", id, error: new RequestError(ErrorCode.InvalidRequest, `Invalid request: ${reason}`) };
+  return { kind: "invalid", id, error: requestError(ErrorCode.InvalidRequest, `Invalid request: ${reason}`) };
 }

@@ -1,7 +1,13 @@
-/** Errors a store throws; the protocol layer turns each into its JSON-RPC error in one place. */
+/**
+ * Errors a store throws; the protocol layer turns each into its JSON-RPC error in one place. They are
+ * answers, not faults, so they skip the stack trace: capturing one cost more than the request itself.
+ */
 export class StoreError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = limit;
     this.name = new.target.name;
   }
 }
