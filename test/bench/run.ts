@@ -15,6 +15,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { MemoryStore } from "../../src/store/memory.js";
+import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/acp-sessions.js", import.meta.url));
 const REQUESTS = 200_000;
@@ -40,6 +42,30 @@ process.stdin.on("data", (chunk) => {
 });
 `;
 
+/**
+ * The same loop answering a pre-encoded result of the sidecar's own answer size (RESULT): the
+ * transport's ceiling for that many bytes per answer, answers assembled as bytes.
+ */
+const SIZED_LOOP = `
+const result = Buffer.from(process.env.RESULT);
+const head = Buffer.from('{"jsonrpc":"2.0","id":');
+const mid = Buffer.from(',"result":');
+const tail = Buffer.from("}\\n");
+let rest = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  const lines = (rest + chunk).split("\\n");
+  rest = lines.pop();
+  const out = [];
+  for (const line of lines) {
+    if (line.length === 0) continue;
+    const request = JSON.parse(line);
+    out.push(head, Buffer.from(JSON.stringify(request.id)), mid, result, tail);
+  }
+  if (out.length > 0) process.stdout.write(Buffer.concat(out));
+});
+`;
+
 const peers = new Set<ChildProcessWithoutNullStreams>();
 // Never leave a sidecar behind, and never hang: a stuck run fails after 5 minutes.
 process.on("exit", () => peers.forEach((child) => child.kill("SIGKILL")));
@@ -54,8 +80,8 @@ class Peer {
   lines = 0;
   private waiter: { count: number; resolve: () => void } | undefined;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, args);
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, args, { env: { ...process.env, ...env } });
     peers.add(this.child);
     this.child.on("exit", () => peers.delete(this.child));
     this.child.stderr.pipe(process.stderr);
@@ -167,6 +193,7 @@ async function throughput(): Promise<string[][]> {
   await sidecar.ask(rpc("u", "session/update", { sessionId: getTarget.sessionId, messages }));
   const sample = await sidecar.ask(rpc("g", "session/get", { sessionId: getTarget.sessionId }));
   if (sample.result?.session?.context?.length !== 10) throw new Error(`unexpected session/get answer: ${JSON.stringify(sample)}`);
+  const sized = new Peer(["-e", SIZED_LOOP], { RESULT: JSON.stringify(sample.result) });
   // The size of one update's answer, from a session of its own.
   const { result: probe } = await sidecar.ask(rpc("p", "session/new", { cwd: "/bench" }));
   const probeMessage = { messageId: "r0-100000", role: "user", content: "update 100000" };
@@ -194,8 +221,9 @@ async function throughput(): Promise<string[][]> {
   };
 
   type Best = { rate: number; peerCpu: number; clientCpu: number };
-  const best: Record<"bareGet" | "get" | "bareUpdate" | "update", Best> = {
+  const best: Record<"bareGet" | "sizedGet" | "get" | "bareUpdate" | "update", Best> = {
     bareGet: { rate: 0, peerCpu: 0, clientCpu: 0 },
+    sizedGet: { rate: 0, peerCpu: 0, clientCpu: 0 },
     get: { rate: 0, peerCpu: 0, clientCpu: 0 },
     bareUpdate: { rate: 0, peerCpu: 0, clientCpu: 0 },
     update: { rate: 0, peerCpu: 0, clientCpu: 0 },
@@ -210,9 +238,11 @@ async function throughput(): Promise<string[][]> {
   const warm = all.subarray(0, all.lastIndexOf(10, 4 << 20) + 1);
   await bare.timed(warm, countLines(warm));
   await sidecar.timed(warm, countLines(warm));
+  await sized.timed(warm, countLines(warm));
   for (let r = 0; r < ROUNDS; r++) {
     const gets = getLines();
     await run("bareGet", bare, gets);
+    await run("sizedGet", sized, gets);
     await run("get", sidecar, gets);
     const updates = updateLines();
     await run("bareUpdate", bare, updates);
@@ -222,7 +252,7 @@ async function throughput(): Promise<string[][]> {
   const check = await sidecar.ask(rpc("c", "session/get", { sessionId: targets[0], limit: 0 }));
   const expected = (ROUNDS * REQUESTS) / UPDATE_SESSIONS;
   if (check.result?.session?.messageCount !== expected) throw new Error(`updates not applied: ${JSON.stringify(check)}`);
-  await Promise.all([sidecar.close(), bare.close()]);
+  await Promise.all([sidecar.close(), bare.close(), sized.close()]);
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   const row = (name: string, b: Best, base: Best, bytes: number) => [
     name,
@@ -237,6 +267,8 @@ async function throughput(): Promise<string[][]> {
   return [
     row("bare NDJSON echo loop (get lines)", best.bareGet, best.bareGet, echoBytes),
     row("session/get, 10 short messages", best.get, best.bareGet, getBytes),
+    row(`bare loop answering the same ${num(getBytes)} bytes`, best.sizedGet, best.bareGet, getBytes),
+    row("session/get against that loop", best.get, best.sizedGet, getBytes),
     row("bare NDJSON echo loop (update lines)", best.bareUpdate, best.bareUpdate, echoBytes),
     row("session/update, 1 message", best.update, best.bareUpdate, updateBytes),
   ];
@@ -320,4 +352,14 @@ table(
 );
 table("Memory per idle session", ["measure", "value"], await idleMemory());
 table("Replay (session/load)", ["measure", "value"], await replay());
+const memory = () => new MemoryStore({ maxIdleMs: 3_600_000 });
+table(
+  "Store operations, in-process (memory)",
+  ["measure", "value"],
+  [
+    ...(await reaperPass(memory(), 1_000_000)),
+    ...(await forkCost(memory(), 100_000, 200)),
+    ...(await listPastArchived(memory(), 100_000)),
+  ].map((r) => [r.name, r.value]),
+);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
