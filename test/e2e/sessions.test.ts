@@ -1,4 +1,4 @@
-import { mkdtempSync, realpathSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll, spawnSidecar, until, VERSION, type Sidecar } from "../helpers/sidecar.js";
@@ -12,7 +12,10 @@ let s: Sidecar;
 beforeAll(() => {
   s = spawnSidecar([], { cwd: SIDECAR_CWD });
 });
-afterAll(killAll);
+afterAll(() => {
+  killAll();
+  rmSync(SIDECAR_CWD, { recursive: true, force: true });
+});
 
 async function newSession(params: object = {}): Promise<string> {
   return (await s.ok("session/new", { cwd: "/work/project", ...params })).sessionId;
