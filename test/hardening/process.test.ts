@@ -137,4 +137,52 @@ describe("the built bin under hostile conditions", () => {
     expect(await s.exit).toBe(0);
     expect(count).toBe(total + 1);
   }, 180_000);
+
+  it("a replay to a client that is not reading waits for it: memory stays bounded, every chunk arrives once reading resumes", async () => {
+    const total = 50_000;
+    const s = start(["--max-context-messages", String(total)]);
+    let head = "";
+    const collect = (c: Buffer) => (head += c);
+    s.child.stdout.on("data", collect);
+    s.child.stdin.write(line("new", "session/new", {}));
+    await until(() => head.includes("\n"), "session/new");
+    const sessionId = JSON.parse(head.split("\n")[0]!).result.sessionId;
+    let updates = "";
+    for (let u = 0; u < total / 1000; u++) {
+      const messages = Array.from({ length: 1000 }, (_, i) => ({
+        role: i % 2 ? "assistant" : "user",
+        content: `message ${u * 1000 + i}: ${"x".repeat(1000)}`,
+      }));
+      updates += line(`u${u}`, "session/update", { sessionId, messages });
+    }
+    s.child.stdin.write(updates);
+    await until(() => head.split("\n").length > total / 1000 + 1, "the updates");
+    s.child.stdout.off("data", collect);
+    s.child.stdout.pause();
+    const baseline = rss(s.child.pid!);
+    s.child.stdin.write(
+      line("load", "session/load", { sessionId, cwd: process.cwd(), mcpServers: [] }) + line("after", "session/list", {}),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    // Over 50 MB of replay would sit in memory if it were built whole; it waits in slices instead.
+    expect(rss(s.child.pid!) - baseline).toBeLessThan(24 * 1024 * 1024);
+    let rest = "";
+    const ids: unknown[] = [];
+    let chunks = 0;
+    s.child.stdout.on("data", (c: Buffer) => {
+      const parts = (rest + c.toString()).split("\n");
+      rest = parts.pop()!;
+      for (const p of parts) {
+        const m = JSON.parse(p);
+        if (m.method === "session/update") chunks++;
+        else ids.push(m.id);
+      }
+    });
+    s.child.stdout.resume();
+    await until(() => ids.includes("after"), "the request after the load");
+    expect(chunks).toBe(total);
+    expect(ids).toEqual(["load", "after"]);
+    s.child.stdin.end();
+    expect(await s.exit).toBe(0);
+  });
 });
