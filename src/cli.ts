@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand } from "./cli-commands.js";
 import { DEFAULT_CONFIG, type Config } from "./config.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "./log.js";
@@ -30,8 +31,10 @@ const option = (flags: string, description: string, env: string) => new Option(f
 
 export function buildProgram(onServe: (config: Config) => Promise<void>): Command {
   const d = DEFAULT_CONFIG;
-  return new Command("acp-sessions")
-    .description("A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).")
+  const program = new Command("acp-sessions")
+    .description(
+      "A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).\nWith no command it serves stdio; the commands spawn a sidecar with the options given before them.",
+    )
     .version(VERSION, "-V, --version")
     .addOption(
       option(
@@ -104,23 +107,58 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
       "\nDurations: 250ms, 30s, 5m, 1h, 1d, or a plain number of milliseconds.\nEvery option can also be set by the environment variable shown.",
     )
     .action(async (opts: Record<string, unknown>) => {
-      await onServe({
-        store: String(opts.store),
-        maxSessionAgeMs: opts.maxSessionAge as number,
-        cleanupIntervalMs: opts.cleanupInterval as number,
-        onExpire: opts.onExpire as Config["onExpire"],
-        maxSessionLifetimeMs: opts.maxSessionLifetime as number | undefined,
-        maxMessageBytes: opts.maxMessageBytes as number,
-        maxSessions: opts.maxSessions as number,
-        maxContextMessages: opts.maxContextMessages as number,
-        maxContentBytes: opts.maxContentBytes as number,
-        onContextFull: opts.onContextFull as Config["onContextFull"],
-        redisPrefix: String(opts.redisPrefix),
-        redisBuckets: opts.redisBuckets as number,
-        storeWaitMs: opts.storeWait as number,
-        logLevel: opts.logLevel as LogLevel,
-      });
+      await onServe(configFrom(opts));
     });
+  addCommands(program);
+  return program;
+}
+
+/** Subcommands for people and scripts; each spawns a sidecar with the options given before it. */
+function addCommands(program: Command): void {
+  const config = () => configFrom(program.opts());
+  const print = (text: string): void => void process.stdout.write(text + "\n");
+  program
+    .command("call <method> [json-params]")
+    .description("send one request (after initialize) to a sidecar with these options, print the result")
+    .option("--json", "print the result on one line")
+    .action(async (method: string, params: string | undefined, opts: { json?: boolean }) =>
+      print(await callCommand(config(), method, params, opts.json ?? false)),
+    );
+  program
+    .command("ls")
+    .description("list the sessions in the store (useful with --store sqlite:… or redis://…)")
+    .action(async () => print(await lsCommand(config())));
+  program
+    .command("show <sessionId>")
+    .description("print a session's conversation")
+    .action(async (sessionId: string) => print(await showCommand(config(), sessionId)));
+  program
+    .command("rm <sessionId>")
+    .description("remove a session")
+    .action(async (sessionId: string) => print(await rmCommand(config(), sessionId)));
+  program
+    .command("schema")
+    .description("print a JSON Schema (draft 2020-12) of every method's params and result and every notification")
+    .action(() => print(schemaCommand(VERSION)));
+}
+
+function configFrom(opts: Record<string, unknown>): Config {
+  return {
+    store: String(opts.store),
+    maxSessionAgeMs: opts.maxSessionAge as number,
+    cleanupIntervalMs: opts.cleanupInterval as number,
+    onExpire: opts.onExpire as Config["onExpire"],
+    maxSessionLifetimeMs: opts.maxSessionLifetime as number | undefined,
+    maxMessageBytes: opts.maxMessageBytes as number,
+    maxSessions: opts.maxSessions as number,
+    maxContextMessages: opts.maxContextMessages as number,
+    maxContentBytes: opts.maxContentBytes as number,
+    onContextFull: opts.onContextFull as Config["onContextFull"],
+    redisPrefix: String(opts.redisPrefix),
+    redisBuckets: opts.redisBuckets as number,
+    storeWaitMs: opts.storeWait as number,
+    logLevel: opts.logLevel as LogLevel,
+  };
 }
 
 /** Serves stdio until input ends or a signal arrives; resolves to the process's exit code. */
@@ -149,6 +187,10 @@ export async function run(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommandError) {
+      process.stderr.write(`acp-sessions: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     if (err instanceof CommanderError) {
       // Commander has printed its message; usage errors exit 2, --help and --version 0.
       process.exit(err.exitCode === 0 ? 0 : 2);

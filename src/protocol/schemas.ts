@@ -7,13 +7,18 @@ import { parseDuration } from "../duration.js";
  * sidecar stores but never interprets (message content, client capabilities) are checked against their
  * ACP shape and then kept exactly as received, so keys such as `__proto__` survive as plain data.
  */
-function opaque<T extends z.ZodType>(schema: T) {
-  return z.unknown().check((ctx) => {
-    const result = schema.safeParse(ctx.value);
+function opaque<T extends z.ZodType>(shape: T) {
+  const schema = z.unknown().check((ctx) => {
+    const result = shape.safeParse(ctx.value);
     if (!result.success)
       for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: ctx.value } as (typeof ctx.issues)[number]);
-  }) as unknown as z.ZodType<z.output<T>, z.input<T>>;
+  });
+  OPAQUE_SHAPES.set(schema, shape);
+  return schema as unknown as z.ZodType<z.output<T>, z.input<T>>;
 }
+
+/** Each opaque schema's ACP shape, so the published JSON Schema can describe it. */
+export const OPAQUE_SHAPES = new WeakMap<z.ZodType, z.ZodType>();
 
 const Meta = z.record(z.string(), z.unknown()).nullish();
 export const SessionIdSchema = z.string().min(1).max(256);

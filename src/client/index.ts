@@ -1,0 +1,2 @@
+export * from "./session-client.js";
+export { NdjsonMessageReader, NdjsonMessageWriter } from "./ndjson-stream.js";
