@@ -1,8 +1,802 @@
+import { closeSync, openSync } from "node:fs";
+import type BetterSqlite3 from "better-sqlite3";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import {
+  CwdMismatchError,
+  InvalidCursorError,
+  LimitExceededError,
+  MessageNotFoundError,
+  RevisionConflictError,
+  SessionNotFoundError,
+  StoreError,
+  StoreUnavailableError,
+} from "./errors.js";
 import type { BackendOptions } from "./index.js";
 import { StoreOpenError } from "./index.js";
-import type { SessionStore, StoreOptions } from "./types.js";
+import { SCHEMA_VERSION, TABLES, oneLine, prepareDatabase } from "./sqlite-schema.js";
+import { DEFAULT_RETENTION } from "./types.js";
+import type {
+  ContextWindow,
+  ExpiredSession,
+  ForkRequest,
+  ListPage,
+  ListQuery,
+  MaybePromise,
+  NewSession,
+  SessionChanges,
+  SessionRecord,
+  SessionSnapshot,
+  SessionStore,
+  StoredMessage,
+  StoreOptions,
+  UpdateRequest,
+  UpdateResult,
+} from "./types.js";
 
-// Being written: replaced by the real backend before this lands.
-export async function openSqliteStore(target: string, _options: StoreOptions, _backend: BackendOptions): Promise<SessionStore> {
-  throw new StoreOpenError(`sqlite store not available yet: ${target}`);
+type Database = BetterSqlite3.Database;
+
+export interface SqliteTuning {
+  /**
+   * Commit the writes of one event-loop turn together (default true). Write methods then answer with
+   * a promise that settles after the commit, so nothing is acknowledged before it is on disk.
+   */
+  groupCommit?: boolean;
+}
+
+/**
+ * Opens (creating it, mode 0600) the SQLite file at `path`. better-sqlite3 is an optional dependency,
+ * loaded only here, so users of the other stores never need its native build.
+ */
+export async function openSqliteStore(
+  path: string,
+  options: StoreOptions,
+  backend: BackendOptions,
+  tuning: SqliteTuning = {},
+): Promise<SqliteStore> {
+  if (path === "") throw new StoreOpenError("sqlite store: no file given (expected sqlite:<path>)");
+  let Sqlite: typeof BetterSqlite3;
+  try {
+    Sqlite = (await import("better-sqlite3")).default;
+  } catch (err) {
+    throw new StoreOpenError(`sqlite store needs the optional package better-sqlite3: run npm install better-sqlite3 (${oneLine(err)})`);
+  }
+  try {
+    // Created here so its mode is 0600 before SQLite writes anything; an existing file is left as it is.
+    closeSync(openSync(path, "a", 0o600));
+  } catch (err) {
+    throw new StoreOpenError(`sqlite store ${path}: cannot open for writing (${oneLine(err)})`);
+  }
+  let db: Database;
+  try {
+    db = new Sqlite(path, { fileMustExist: true });
+  } catch (err) {
+    throw new StoreOpenError(`sqlite store ${path}: ${oneLine(err)}`);
+  }
+  try {
+    prepareDatabase(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  backend.log.debug(`sqlite store ${path}: schema version ${SCHEMA_VERSION}`);
+  return new SqliteStore(db, options, tuning.groupCommit ?? process.env.SQ_GC !== "0");
+}
+
+/** A sessions row, with its head segment's parent and base. */
+interface SessionRow {
+  seq: number;
+  session_id: string;
+  cwd: string;
+  title: string | null;
+  created_at: number;
+  last_accessed: number;
+  client_capabilities: string;
+  mcp_servers: string;
+  additional_directories: string;
+  revision: number;
+  archived: number;
+  max_idle_ms: number | null;
+  pinned: number;
+  parent_session_id: string | null;
+  forked_at_message_id: string | null;
+  segment: number;
+  first_position: number;
+  message_count: number;
+  segment_parent: number | null;
+  segment_base: number;
+}
+
+/** What every session query selects, in the order sessionRow() reads it (rows come as arrays: much cheaper). */
+const SESSION_COLUMNS = `s.seq, s.session_id, s.cwd, s.title, s.created_at, s.last_accessed, s.client_capabilities, s.mcp_servers,
+  s.additional_directories, s.revision, s.archived, s.max_idle_ms, s.pinned, s.parent_session_id, s.forked_at_message_id,
+  s.segment, s.first_position, s.message_count, g.parent, g.base`;
+
+function sessionRow(v: any[]): SessionRow {
+  return {
+    seq: v[0],
+    session_id: v[1],
+    cwd: v[2],
+    title: v[3],
+    created_at: v[4],
+    last_accessed: v[5],
+    client_capabilities: v[6],
+    mcp_servers: v[7],
+    additional_directories: v[8],
+    revision: v[9],
+    archived: v[10],
+    max_idle_ms: v[11],
+    pinned: v[12],
+    parent_session_id: v[13],
+    forked_at_message_id: v[14],
+    segment: v[15],
+    first_position: v[16],
+    message_count: v[17],
+    segment_parent: v[18],
+    segment_base: v[19],
+  };
+}
+
+interface Segment {
+  id: number;
+  parent: number | null;
+  base: number;
+}
+
+/** Stores whose group commit holds the write lock now: another handle in this process commits them first. */
+const openBatches = new Set<SqliteStore>();
+
+/** The largest integer SQLite compares positions against: "no limit". */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The SQLite store. Every method is one transaction (BEGIN IMMEDIATE when it writes, so revision
+ * checks and expiries are exact across processes); nothing is cached, so sidecars sharing the file see
+ * each other's writes at once. Forks share history through segments as the memory store does, and
+ * every operation costs in proportion to the rows it touches.
+ */
+export class SqliteStore implements SessionStore {
+  private readonly sql: ReturnType<typeof statements>;
+  private readonly transaction: BetterSqlite3.Transaction<(work: () => unknown) => unknown>;
+  private batch: { done: Promise<void>; settle: (err?: unknown) => void } | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: StoreOptions,
+    private readonly groupCommit: boolean,
+  ) {
+    this.sql = statements(db);
+    this.transaction = db.transaction((work: () => unknown) => work());
+  }
+
+  create(input: NewSession, now: number): MaybePromise<SessionRecord> {
+    return this.write(() => {
+      this.checkCapacity();
+      return this.insertSession(input, now, { parent: null, base: 0 }, 0, 0, null, null);
+    });
+  }
+
+  get(sessionId: string, window: ContextWindow, now: number): MaybePromise<SessionSnapshot> {
+    // Its one write comes last, so it needs no savepoint of its own.
+    return this.write(() => {
+      const row = this.require(sessionId);
+      let from = window.offset ?? 0;
+      if (window.afterMessageId !== undefined) {
+        const index = this.indexOf(row, window.afterMessageId);
+        if (index < 0) throw new MessageNotFoundError("afterMessageId", window.afterMessageId);
+        from = index + 1;
+      }
+      const messages = this.slice(row, from, window.limit ?? NO_LIMIT);
+      this.access(row, now);
+      return { session: record(row), messages };
+    }, false);
+  }
+
+  update(request: UpdateRequest, now: number): MaybePromise<UpdateResult> {
+    return this.write(() => {
+      const row = this.require(request.sessionId);
+      const fresh = request.messages.filter((m) => this.indexOf(row, m.messageId) < 0);
+      const changed = applyChanges(row, request.changes);
+      const changing = fresh.length > 0 || changed;
+      if (changing && request.expectedRevision !== undefined && request.expectedRevision !== row.revision) {
+        throw new RevisionConflictError(row.session_id, request.expectedRevision, row.revision);
+      }
+      const { drop, appended } = this.fitContext(row, fresh);
+      if (drop > 0) this.dropOldest(row, Math.min(drop, row.message_count));
+      let position = row.first_position + row.message_count;
+      for (const m of appended) this.sql.insertMessage.run(row.segment, position++, m.messageId, m.role, m.json);
+      row.message_count += appended.length;
+      if (changing) {
+        row.revision++;
+        row.last_accessed = Math.max(row.last_accessed, now);
+        this.save(row);
+      } else {
+        this.access(row, now);
+      }
+      return { session: record(row), appended: fresh.length, trimmed: drop };
+    });
+  }
+
+  touch(sessionId: string, changes: SessionChanges, now: number, cwd?: string): MaybePromise<SessionRecord> {
+    return this.write(() => {
+      const row = this.require(sessionId);
+      if (cwd !== undefined && cwd !== row.cwd) throw new CwdMismatchError(sessionId, row.cwd);
+      if (applyChanges(row, changes)) {
+        row.revision++;
+        row.last_accessed = Math.max(row.last_accessed, now);
+        this.save(row);
+      } else {
+        this.access(row, now);
+      }
+      return record(row);
+    });
+  }
+
+  readMessages(sessionId: string, from: number, count: number): Buffer[] {
+    return this.read(() => {
+      const row = this.find(sessionId);
+      return row ? this.slice(row, from, count) : [];
+    });
+  }
+
+  has(sessionId: string): boolean {
+    return this.guard(() => this.sql.hasSession.get(sessionId) !== undefined);
+  }
+
+  fork(request: ForkRequest, now: number): MaybePromise<SessionRecord> {
+    return this.write(() => {
+      const parent = this.require(request.parentSessionId);
+      let count = parent.message_count;
+      if (request.atMessageId !== undefined) {
+        const index = this.indexOf(parent, request.atMessageId);
+        if (index < 0) throw new MessageNotFoundError("atMessageId", request.atMessageId);
+        count = index + 1;
+      }
+      this.checkCapacity();
+      const cut = parent.first_position + count;
+      let base: Segment | undefined;
+      if (count > 0) for (base = head(parent); cut <= base.base;) base = this.segment(base.parent!);
+      const input: NewSession = {
+        sessionId: request.sessionId,
+        cwd: request.cwd,
+        title: request.title === undefined ? parent.title : request.title,
+        clientCapabilities: JSON.parse(parent.client_capabilities),
+        mcpServers: request.mcpServers,
+        additionalDirectories: JSON.parse(parent.additional_directories),
+        retention: DEFAULT_RETENTION,
+      };
+      const forkedAt = request.atMessageId ?? this.lastMessageId(parent);
+      const segment = { parent: base?.id ?? null, base: cut };
+      const fork = this.insertSession(input, now, segment, parent.first_position, count, parent.session_id, forkedAt);
+      this.access(parent, now);
+      return fork;
+    });
+  }
+
+  setArchived(sessionId: string, archived: boolean, now: number): MaybePromise<SessionRecord> {
+    return this.write(() => {
+      const row = this.require(sessionId);
+      if (Boolean(row.archived) !== archived) {
+        row.archived = archived ? 1 : 0;
+        row.revision++;
+        this.sql.setArchived.run(row.archived, row.revision, row.seq);
+      }
+      if (!archived) this.access(row, now);
+      return record(row);
+    });
+  }
+
+  remove(sessionId: string): MaybePromise<boolean> {
+    return this.write(() => {
+      const row = this.find(sessionId);
+      if (!row) return false;
+      this.deleteSession(row);
+      return true;
+    });
+  }
+
+  list(query: ListQuery): ListPage {
+    let below = NO_LIMIT;
+    if (query.cursor !== undefined) {
+      const position = decodeCursor(query.cursor);
+      if (typeof position !== "number" || !Number.isSafeInteger(position)) throw new InvalidCursorError(query.cursor);
+      below = position;
+    }
+    const archived = query.archived ?? "exclude";
+    const rows = this.guard(() => {
+      const take = query.limit + 1;
+      if (archived === "include") {
+        return query.cwd === undefined
+          ? this.rows(this.sql.listAll, below, take)
+          : this.rows(this.sql.listAllInCwd, query.cwd, below, query.cwd, below, take);
+      }
+      const flag = archived === "only" ? 1 : 0;
+      return query.cwd === undefined
+        ? this.rows(this.sql.list, flag, below, take)
+        : this.rows(this.sql.listInCwd, query.cwd, flag, below, take);
+    });
+    // Another page only if another match exists, so the last page never comes back empty.
+    const more = rows.length > query.limit;
+    if (more) rows.length = query.limit;
+    const sessions = rows.map(record);
+    return more ? { sessions, nextCursor: encodeCursor(rows[rows.length - 1]!.seq) } : { sessions };
+  }
+
+  expireDue(now: number, limit: number): MaybePromise<ExpiredSession[]> {
+    return this.write(() => {
+      const expired: ExpiredSession[] = [];
+      const { maxLifetimeMs, maxIdleMs, onExpire = "delete" } = this.options;
+      if (maxLifetimeMs !== undefined) {
+        for (const row of this.rows(this.sql.pastLifetime, now - maxLifetimeMs, limit)) {
+          expired.push(expiry(row, now, "delete"));
+          this.deleteSession(row);
+        }
+      }
+      const room = limit - expired.length;
+      if (room <= 0) return expired;
+      const idle = [
+        ...this.rows(this.sql.idleDefault, now - maxIdleMs, room).map((row) => ({ row, deadline: row.last_accessed + maxIdleMs })),
+        ...this.rows(this.sql.idleOwn, now, room).map((row) => ({ row, deadline: row.last_accessed + row.max_idle_ms! })),
+      ];
+      idle.sort((a, b) => a.deadline - b.deadline || a.row.seq - b.row.seq);
+      for (const { row } of idle.slice(0, room)) {
+        expired.push(expiry(row, now, onExpire));
+        if (onExpire === "archive") this.sql.setArchived.run(1, row.revision + 1, row.seq);
+        else this.deleteSession(row);
+      }
+      return expired;
+    });
+  }
+
+  footprint(): Record<string, number> {
+    return this.read(() => Object.fromEntries(TABLES.map((table) => [table, this.sql.count[table].get() as number])));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.commitBatch();
+    this.db.close();
+  }
+
+  // --- transactions ---
+
+  /**
+   * Runs `work` as one write. Without group commit it is a transaction of its own. With it, it is a
+   * savepoint in the turn's transaction (a failure undoes only this request) and its result is
+   * released once that transaction has committed. Work whose only write is its last statement may
+   * skip the savepoint: one statement applies whole or not at all.
+   */
+  private write<T>(work: () => T, savepoint = true): MaybePromise<T> {
+    if (!this.groupCommit) return this.guard(() => this.transaction.immediate(work) as T);
+    const batch = this.guard(() => this.openBatch());
+    const result = this.guard(() => (savepoint ? (this.transaction(work) as T) : work()));
+    return batch.done.then(() => result);
+  }
+
+  /** A read in one snapshot; inside an open batch it sees that batch's writes. */
+  private read<T>(work: () => T): T {
+    return this.guard(() => this.transaction.deferred(work) as T);
+  }
+
+  private openBatch(): NonNullable<SqliteStore["batch"]> {
+    // A statement error that rolled the whole transaction back has lost the batch: fail it now.
+    if (this.batch && !this.db.inTransaction) this.settleBatch(new Error("the transaction was rolled back"));
+    if (this.batch) return this.batch;
+    for (const other of openBatches) other.commitBatch();
+    this.sql.begin.run();
+    let settle!: (err?: unknown) => void;
+    const done = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
+    // Each request's own promise carries a failure; this one alone must not count as unhandled.
+    done.catch(() => {});
+    this.batch = { done, settle };
+    openBatches.add(this);
+    // Microtasks run once the turn's input has been handled and before any answer is written.
+    queueMicrotask(() => this.commitBatch());
+    return this.batch;
+  }
+
+  private commitBatch(): void {
+    if (!this.batch) return;
+    try {
+      if (!this.db.inTransaction) throw new Error("the transaction was rolled back");
+      this.sql.commit.run();
+      this.settleBatch();
+    } catch (err) {
+      if (this.db.inTransaction) this.sql.rollback.run();
+      this.settleBatch(err);
+    }
+  }
+
+  private settleBatch(err?: unknown): void {
+    const batch = this.batch!;
+    this.batch = undefined;
+    openBatches.delete(this);
+    batch.settle(err === undefined ? undefined : new StoreUnavailableError("sqlite", err));
+  }
+
+  /** Store errors pass through; anything SQLite throws becomes StoreUnavailableError. */
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreUnavailableError("sqlite", err);
+    }
+  }
+
+  // --- sessions ---
+
+  private require(sessionId: string): SessionRow {
+    const row = this.find(sessionId);
+    if (!row) throw new SessionNotFoundError(sessionId);
+    return row;
+  }
+
+  private find(sessionId: string): SessionRow | undefined {
+    const values = this.sql.sessionById.get(sessionId) as unknown[] | undefined;
+    return values && sessionRow(values);
+  }
+
+  private rows(statement: BetterSqlite3.Statement, ...params: unknown[]): SessionRow[] {
+    return (statement.all(...params) as unknown[][]).map(sessionRow);
+  }
+
+  private checkCapacity(): void {
+    const max = this.options.maxSessions;
+    if (max === undefined) return;
+    const count = (this.sql.sessionCount.get() as number | undefined) ?? 0;
+    if (count >= max) throw new LimitExceededError("maxSessions", max);
+  }
+
+  private insertSession(
+    input: NewSession,
+    now: number,
+    segment: Omit<Segment, "id">,
+    firstPosition: number,
+    messageCount: number,
+    parentSessionId: string | null,
+    forkedAtMessageId: string | null,
+  ): SessionRecord {
+    const row: SessionRow = {
+      seq: 0,
+      session_id: input.sessionId,
+      cwd: input.cwd,
+      title: input.title,
+      created_at: now,
+      last_accessed: now,
+      client_capabilities: JSON.stringify(input.clientCapabilities ?? null),
+      mcp_servers: JSON.stringify(input.mcpServers),
+      additional_directories: JSON.stringify(input.additionalDirectories),
+      revision: 1,
+      archived: 0,
+      max_idle_ms: input.retention.maxIdleMs,
+      pinned: input.retention.pinned ? 1 : 0,
+      parent_session_id: parentSessionId,
+      forked_at_message_id: forkedAtMessageId,
+      segment: Number(this.sql.insertSegment.run(segment.parent, segment.base).lastInsertRowid),
+      first_position: firstPosition,
+      message_count: messageCount,
+      segment_parent: segment.parent,
+      segment_base: segment.base,
+    };
+    row.seq = Number(this.sql.insertSession.run(row).lastInsertRowid);
+    this.sql.countSession.run();
+    return record(row);
+  }
+
+  /** Writes the fields a request may change (never cwd, archived or the creation fields). */
+  private save(row: SessionRow): void {
+    this.sql.saveSession.run(row);
+  }
+
+  /** A burst of requests shares a millisecond: only the first of them writes. */
+  private access(row: SessionRow, now: number): void {
+    if (now <= row.last_accessed) return;
+    row.last_accessed = now;
+    this.sql.access.run(now, row.seq);
+  }
+
+  private deleteSession(row: SessionRow): void {
+    this.sql.deleteSession.run(row.seq);
+    this.sql.uncountSession.run();
+    this.sql.dropEmptyCount.run();
+    this.sql.disown.run(row.segment);
+    this.collect(row.segment);
+  }
+
+  // --- history ---
+
+  private segment(id: number): Segment {
+    return this.sql.segmentById.get(id) as Segment;
+  }
+
+  /** Frees what no session can read any more, from `id` up its parents. */
+  private collect(id: number | null): void {
+    while (id !== null) {
+      const segment = this.sql.segmentById.get(id) as (Segment & { owned: number }) | undefined;
+      if (!segment || segment.owned) return;
+      const needed = this.sql.highestChildBase.get(id) as number | null;
+      if (needed !== null) {
+        this.sql.deleteMessagesFrom.run(id, needed);
+        return;
+      }
+      this.sql.deleteSegmentMessages.run(id);
+      this.sql.deleteSegment.run(id);
+      id = segment.parent;
+    }
+  }
+
+  /** The index of a visible message, or -1: the newest copy in the chain, as a retry would see it. */
+  private indexOf(row: SessionRow, messageId: string): number {
+    const start = row.first_position;
+    let limit = start + row.message_count;
+    for (let segment: Segment | null = head(row); segment && limit > start;) {
+      const position = this.sql.positionOf.get(segment.id, messageId, limit) as number | null;
+      if (position !== null) return position >= start ? position - start : -1;
+      limit = segment.base;
+      segment = segment.parent === null ? null : this.segment(segment.parent);
+    }
+    return -1;
+  }
+
+  /** Visible messages [from, from + count) as stored JSON: walks back only as far as the window reaches. */
+  private slice(row: SessionRow, from: number, count: number): Buffer[] {
+    const first = row.first_position + from;
+    const end = row.first_position + row.message_count;
+    const last = count >= end - first ? end : first + count;
+    if (first >= last) return [];
+    const runs: Buffer[][] = [];
+    let upto = last;
+    for (let segment: Segment | null = head(row); segment && upto > first;) {
+      const begin = Math.min(upto, Math.max(first, segment.base));
+      if (begin < upto) runs.push(this.messages(segment.id, begin, upto));
+      upto = begin;
+      segment = segment.parent === null ? null : this.segment(segment.parent);
+    }
+    return runs.length === 1 ? runs[0]! : runs.reverse().flat();
+  }
+
+  /**
+   * Read as text and copied into pooled buffers: a buffer of its own per message costs several
+   * times more. Answers are written and dropped, so no slab outlives its request.
+   */
+  private messages(segment: number, from: number, to: number): Buffer[] {
+    const texts = this.sql.messageRange.all(segment, from, to) as string[];
+    const out = new Array<Buffer>(texts.length);
+    for (let i = 0; i < texts.length; i++) out[i] = Buffer.from(texts[i]!);
+    return out;
+  }
+
+  /** The segment holding an absolute position of this session's history, and the message there. */
+  private locate(row: SessionRow, position: number): Segment {
+    let segment = head(row);
+    while (position < segment.base) segment = this.segment(segment.parent!);
+    return segment;
+  }
+
+  private lastMessageId(row: SessionRow): string | null {
+    if (row.message_count === 0) return null;
+    const position = row.first_position + row.message_count - 1;
+    return this.sql.messageIdAt.get(this.locate(row, position).id, position) as string;
+  }
+
+  /** The index of the first user message at or after `index` in the stored history, or -1. */
+  private firstUserFrom(row: SessionRow, index: number): number {
+    const end = row.first_position + row.message_count;
+    const from = row.first_position + index;
+    const chain: Segment[] = [head(row)];
+    while (from < chain[chain.length - 1]!.base) chain.push(this.segment(chain[chain.length - 1]!.parent!));
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const upto = i === 0 ? end : chain[i - 1]!.base;
+      const position = this.sql.firstUser.get(chain[i]!.id, Math.max(from, chain[i]!.base), upto) as number | undefined;
+      if (position !== undefined) return position - row.first_position;
+    }
+    return -1;
+  }
+
+  /**
+   * How many of the oldest messages must go for `fresh` to fit, and which of `fresh` are then kept.
+   * With "trim", whole turns go (a turn starts at a user message); otherwise nothing may go.
+   */
+  private fitContext(row: SessionRow, fresh: StoredMessage[]): { drop: number; appended: StoredMessage[] } {
+    const max = this.options.maxContextMessages;
+    const count = row.message_count;
+    const excess = count + fresh.length - (max ?? Infinity);
+    if (max === undefined || excess <= 0 || fresh.length === 0) return { drop: 0, appended: fresh };
+    if (this.options.onContextFull !== "trim") throw new LimitExceededError("maxContextMessages", max);
+    let cut = Math.max(excess, 1);
+    if (cut < count) {
+      const user = this.firstUserFrom(row, cut);
+      cut = user < 0 ? count : user;
+    }
+    if (cut >= count) while (cut < count + fresh.length && fresh[cut - count]!.role !== "user") cut++;
+    if (cut >= count + fresh.length) throw new LimitExceededError("maxContextMessages", max);
+    return { drop: cut, appended: cut > count ? fresh.slice(cut - count) : fresh };
+  }
+
+  /** Hides the oldest `count` messages and frees what no fork still reads. */
+  private dropOldest(row: SessionRow, count: number): void {
+    row.first_position += count;
+    row.message_count -= count;
+    if (row.segment_parent !== null && row.first_position >= row.segment_base) {
+      const parent = row.segment_parent;
+      row.segment_parent = null;
+      this.sql.detachSegment.run(row.segment);
+      this.collect(parent);
+    }
+    if (this.sql.highestChildBase.get(row.segment) === null) this.sql.deleteMessagesBelow.run(row.segment, row.first_position);
+  }
+}
+
+function head(row: SessionRow): Segment {
+  return { id: row.segment, parent: row.segment_parent, base: row.segment_base };
+}
+
+/** Sets the fields that really change on the row; false when the request changes nothing. */
+function applyChanges(row: SessionRow, changes: SessionChanges): boolean {
+  let changed = false;
+  const { title, clientCapabilities, mcpServers, additionalDirectories, retention } = changes;
+  if (title !== undefined && title !== row.title) {
+    row.title = title;
+    changed = true;
+  }
+  const setJson = (column: "client_capabilities" | "mcp_servers" | "additional_directories", value: unknown) => {
+    if (value === undefined) return;
+    const json = JSON.stringify(value);
+    if (json === row[column]) return;
+    row[column] = json;
+    changed = true;
+  };
+  setJson("client_capabilities", clientCapabilities);
+  setJson("mcp_servers", mcpServers);
+  setJson("additional_directories", additionalDirectories);
+  if (retention !== undefined) {
+    const next = retention ?? DEFAULT_RETENTION;
+    const pinned = next.pinned ? 1 : 0;
+    if (next.maxIdleMs !== row.max_idle_ms || pinned !== row.pinned) {
+      row.max_idle_ms = next.maxIdleMs;
+      row.pinned = pinned;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+const parsed = new Map<string, unknown>();
+
+/**
+ * JSON columns decoded once per distinct text: sessions mostly share the same few capability objects
+ * and lists. Keyed by the text itself, so it can never be stale. Callers treat records as read-only.
+ */
+function decode(json: string): any {
+  let value = parsed.get(json);
+  if (value === undefined) {
+    if (parsed.size >= 1024) parsed.clear();
+    value = JSON.parse(json);
+    parsed.set(json, value);
+  }
+  return value;
+}
+
+function record(row: SessionRow): SessionRecord {
+  return {
+    sessionId: row.session_id,
+    cwd: row.cwd,
+    title: row.title,
+    createdAt: row.created_at,
+    lastAccessed: row.last_accessed,
+    clientCapabilities: decode(row.client_capabilities),
+    mcpServers: decode(row.mcp_servers),
+    additionalDirectories: decode(row.additional_directories),
+    messageCount: row.message_count,
+    revision: row.revision,
+    archived: row.archived === 1,
+    retention: row.max_idle_ms === null && row.pinned === 0 ? DEFAULT_RETENTION : { maxIdleMs: row.max_idle_ms, pinned: row.pinned === 1 },
+    parentSessionId: row.parent_session_id,
+    forkedAtMessageId: row.forked_at_message_id,
+  };
+}
+
+function expiry(row: SessionRow, now: number, action: ExpiredSession["action"]): ExpiredSession {
+  return {
+    sessionId: row.session_id,
+    createdAt: row.created_at,
+    lastAccessed: row.last_accessed,
+    expiredAt: now,
+    messageCount: row.message_count,
+    action,
+  };
+}
+
+/** Every statement the store runs, prepared once. */
+function statements(db: Database) {
+  const FROM_SESSIONS = "FROM sessions s JOIN segments g ON g.id = s.segment";
+  const session = (where: string, index?: string) =>
+    db
+      .prepare(
+        `SELECT ${SESSION_COLUMNS} ${index ? FROM_SESSIONS.replace("sessions s", `sessions s INDEXED BY ${index}`) : FROM_SESSIONS} ${where}`,
+      )
+      .raw();
+  return {
+    begin: db.prepare("BEGIN IMMEDIATE"),
+    commit: db.prepare("COMMIT"),
+    rollback: db.prepare("ROLLBACK"),
+
+    sessionById: session("WHERE s.session_id = ?"),
+    hasSession: db.prepare("SELECT 1 FROM sessions WHERE session_id = ?").pluck(),
+    insertSession: db.prepare(
+      `INSERT INTO sessions (session_id, cwd, title, created_at, last_accessed, client_capabilities, mcp_servers,
+         additional_directories, revision, archived, max_idle_ms, pinned, parent_session_id, forked_at_message_id,
+         segment, first_position, message_count)
+       VALUES (@session_id, @cwd, @title, @created_at, @last_accessed, @client_capabilities, @mcp_servers,
+         @additional_directories, @revision, @archived, @max_idle_ms, @pinned, @parent_session_id, @forked_at_message_id,
+         @segment, @first_position, @message_count)`,
+    ),
+    saveSession: db.prepare(
+      `UPDATE sessions SET title = @title, last_accessed = @last_accessed, client_capabilities = @client_capabilities,
+         mcp_servers = @mcp_servers, additional_directories = @additional_directories, revision = @revision,
+         max_idle_ms = @max_idle_ms, pinned = @pinned, first_position = @first_position, message_count = @message_count
+       WHERE seq = @seq`,
+    ),
+    access: db.prepare("UPDATE sessions SET last_accessed = ? WHERE seq = ?"),
+    setArchived: db.prepare("UPDATE sessions SET archived = ?, revision = ? WHERE seq = ?"),
+    deleteSession: db.prepare("DELETE FROM sessions WHERE seq = ?"),
+
+    sessionCount: db.prepare("SELECT sessions FROM counters WHERE id = 1").pluck(),
+    countSession: db.prepare("INSERT INTO counters (id, sessions) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET sessions = sessions + 1"),
+    uncountSession: db.prepare("UPDATE counters SET sessions = sessions - 1 WHERE id = 1"),
+    dropEmptyCount: db.prepare("DELETE FROM counters WHERE id = 1 AND sessions <= 0"),
+
+    list: session("WHERE s.archived = ? AND s.seq < ? ORDER BY s.seq DESC LIMIT ?"),
+    listInCwd: session("WHERE s.cwd = ? AND s.archived = ? AND s.seq < ? ORDER BY s.seq DESC LIMIT ?"),
+    listAll: session("WHERE s.seq < ? ORDER BY s.seq DESC LIMIT ?"),
+    // Two index ranges merged in order, rather than sorting every session of the cwd.
+    listAllInCwd: db
+      .prepare(
+        `SELECT ${SESSION_COLUMNS} ${FROM_SESSIONS} WHERE s.cwd = ? AND s.archived = 0 AND s.seq < ?
+         UNION ALL SELECT ${SESSION_COLUMNS} ${FROM_SESSIONS} WHERE s.cwd = ? AND s.archived = 1 AND s.seq < ?
+         ORDER BY 1 DESC LIMIT ?`,
+      )
+      .raw(),
+
+    pastLifetime: session("WHERE s.created_at <= ? ORDER BY s.created_at, s.seq LIMIT ?"),
+    // INDEXED BY: without statistics the planner would rather scan sessions_by_archived.
+    idleDefault: session(
+      "WHERE s.max_idle_ms IS NULL AND s.pinned = 0 AND s.archived = 0 AND s.last_accessed <= ? ORDER BY s.last_accessed LIMIT ?",
+      "sessions_idle_default",
+    ),
+    idleOwn: session(
+      `WHERE s.max_idle_ms IS NOT NULL AND s.pinned = 0 AND s.archived = 0 AND s.last_accessed + s.max_idle_ms <= ?
+       ORDER BY s.last_accessed + s.max_idle_ms LIMIT ?`,
+      "sessions_idle_own",
+    ),
+
+    insertSegment: db.prepare("INSERT INTO segments (parent, base, owned) VALUES (?, ?, 1)"),
+    segmentById: db.prepare("SELECT id, parent, base, owned FROM segments WHERE id = ?"),
+    highestChildBase: db.prepare("SELECT max(base) FROM segments WHERE parent = ?").pluck(),
+    disown: db.prepare("UPDATE segments SET owned = 0 WHERE id = ?"),
+    detachSegment: db.prepare("UPDATE segments SET parent = NULL WHERE id = ?"),
+    deleteSegment: db.prepare("DELETE FROM segments WHERE id = ?"),
+
+    insertMessage: db.prepare("INSERT INTO messages (segment, position, message_id, role, json) VALUES (?, ?, ?, ?, ?)"),
+    positionOf: db.prepare("SELECT max(position) FROM messages WHERE segment = ? AND message_id = ? AND position < ?").pluck(),
+    messageRange: db
+      .prepare("SELECT CAST(json AS TEXT) FROM messages WHERE segment = ? AND position >= ? AND position < ? ORDER BY position")
+      .pluck(),
+    messageIdAt: db.prepare("SELECT message_id FROM messages WHERE segment = ? AND position = ?").pluck(),
+    firstUser: db
+      .prepare(
+        "SELECT position FROM messages WHERE segment = ? AND position >= ? AND position < ? AND role = 'user' ORDER BY position LIMIT 1",
+      )
+      .pluck(),
+    deleteMessagesFrom: db.prepare("DELETE FROM messages WHERE segment = ? AND position >= ?"),
+    deleteMessagesBelow: db.prepare("DELETE FROM messages WHERE segment = ? AND position < ?"),
+    deleteSegmentMessages: db.prepare("DELETE FROM messages WHERE segment = ?"),
+
+    count: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`SELECT count(*) FROM ${table}`).pluck()])) as Record<
+      (typeof TABLES)[number],
+      BetterSqlite3.Statement
+    >,
+  };
 }
