@@ -142,7 +142,8 @@ export class History {
   dropOldest(count: number): void {
     this.start += count;
     const head = this.head;
-    if (head.parent && this.start >= head.base) {
+    // Forks based on this segment still read the parent chain below its base.
+    if (head.parent && this.start >= head.base && head.children.size === 0) {
       const parent = head.parent;
       head.parent = null;
       parent.children.delete(head);

@@ -79,7 +79,7 @@ export async function openSqliteStore(
     throw err;
   }
   backend.log.debug(`sqlite store ${path}: schema version ${SCHEMA_VERSION}`);
-  return new SqliteStore(db, options, tuning.groupCommit ?? process.env.SQ_GC !== "0");
+  return new SqliteStore(db, options, tuning.groupCommit ?? true);
 }
 
 /** A sessions row, with its head segment's parent and base. */
@@ -145,19 +145,23 @@ interface Segment {
 /** Stores whose group commit holds the write lock now: another handle in this process commits them first. */
 const openBatches = new Set<SqliteStore>();
 
-/** The largest integer SQLite compares positions against: "no limit". */
+/** A window's message count when the request gives no limit. */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 /**
- * The SQLite store. Every method is one transaction (BEGIN IMMEDIATE when it writes, so revision
- * checks and expiries are exact across processes); nothing is cached, so sidecars sharing the file see
- * each other's writes at once. Forks share history through segments as the memory store does, and
- * every operation costs in proportion to the rows it touches.
+ * The SQLite store. Every write is atomic under the file's write lock (BEGIN IMMEDIATE), so revision
+ * checks and expiries are exact across processes; with group commit the writes of one event-loop turn
+ * share a transaction, each in a savepoint of its own. Everything is read from the file, so sidecars
+ * sharing it see each other's writes at once. Forks share history through segments as the memory
+ * store does, and every operation costs in proportion to the rows it touches.
  */
 export class SqliteStore implements SessionStore {
   private readonly sql: ReturnType<typeof statements>;
   private readonly transaction: BetterSqlite3.Transaction<(work: () => unknown) => unknown>;
-  private batch: { done: Promise<void>; settle: (err?: unknown) => void } | undefined;
+  /** The turn's open transaction; `changed` once a request in it changed more than access times. */
+  private batch: { done: Promise<void>; settle: (err?: unknown) => void; changed: boolean } | undefined;
+  /** Rows written to record an access, so write() can tell them from real changes. */
+  private accessWrites = 0;
   private closed = false;
 
   constructor(
@@ -363,15 +367,20 @@ export class SqliteStore implements SessionStore {
 
   /**
    * Runs `work` as one write. Without group commit it is a transaction of its own. With it, it is a
-   * savepoint in the turn's transaction (a failure undoes only this request) and its result is
-   * released once that transaction has committed. Work whose only write is its last statement may
-   * skip the savepoint: one statement applies whole or not at all.
+   * savepoint in the turn's transaction (a failure undoes only this request), and once the turn has
+   * changed anything but access times its results are released only after the commit: an answer
+   * never shows what a kill could still undo. (Access times alone hold no answer back; losing the
+   * last milliseconds of them only lets a session expire a little sooner.) Work whose only write is
+   * its last statement may skip the savepoint: one statement applies whole or not at all.
    */
   private write<T>(work: () => T, savepoint = true): MaybePromise<T> {
     if (!this.groupCommit) return this.guard(() => this.transaction.immediate(work) as T);
     const batch = this.guard(() => this.openBatch());
+    const changesBefore = this.sql.totalChanges.get() as number;
+    const accessesBefore = this.accessWrites;
     const result = this.guard(() => (savepoint ? (this.transaction(work) as T) : work()));
-    return batch.done.then(() => result);
+    if ((this.sql.totalChanges.get() as number) - changesBefore > this.accessWrites - accessesBefore) batch.changed = true;
+    return batch.changed ? batch.done.then(() => result) : result;
   }
 
   /** A read in one snapshot; inside an open batch it sees that batch's writes. */
@@ -389,7 +398,7 @@ export class SqliteStore implements SessionStore {
     const done = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
     // Each request's own promise carries a failure; this one alone must not count as unhandled.
     done.catch(() => {});
-    this.batch = { done, settle };
+    this.batch = { done, settle, changed: false };
     openBatches.add(this);
     // Microtasks run once the turn's input has been handled and before any answer is written.
     queueMicrotask(() => this.commitBatch());
@@ -495,6 +504,7 @@ export class SqliteStore implements SessionStore {
     if (now <= row.last_accessed) return;
     row.last_accessed = now;
     this.sql.access.run(now, row.seq);
+    this.accessWrites++;
   }
 
   private deleteSession(row: SessionRow): void {
@@ -518,10 +528,10 @@ export class SqliteStore implements SessionStore {
       if (!segment || segment.owned) return;
       const needed = this.sql.highestChildBase.get(id) as number | null;
       if (needed !== null) {
-        this.sql.deleteMessagesFrom.run(id, needed);
+        this.sql.deleteMessagesFrom.run(id, needed, id);
         return;
       }
-      this.sql.deleteSegmentMessages.run(id);
+      this.sql.deleteSegmentMessages.run(id, id);
       this.sql.deleteSegment.run(id);
       id = segment.parent;
     }
@@ -532,7 +542,7 @@ export class SqliteStore implements SessionStore {
     const start = row.first_position;
     let limit = start + row.message_count;
     for (let segment: Segment | null = head(row); segment && limit > start;) {
-      const position = this.sql.positionOf.get(segment.id, messageId, limit) as number | null;
+      const position = this.sql.positionOf.get(segment.id, messageId, segment.id, limit) as number | null;
       if (position !== null) return position >= start ? position - start : -1;
       limit = segment.base;
       segment = segment.parent === null ? null : this.segment(segment.parent);
@@ -562,13 +572,13 @@ export class SqliteStore implements SessionStore {
    * times more. Answers are written and dropped, so no slab outlives its request.
    */
   private messages(segment: number, from: number, to: number): Buffer[] {
-    const texts = this.sql.messageRange.all(segment, from, to) as string[];
+    const texts = this.sql.messageRange.all(segment, from, segment, to) as string[];
     const out = new Array<Buffer>(texts.length);
     for (let i = 0; i < texts.length; i++) out[i] = Buffer.from(texts[i]!);
     return out;
   }
 
-  /** The segment holding an absolute position of this session's history, and the message there. */
+  /** The segment of this session's chain that holds an absolute position. */
   private locate(row: SessionRow, position: number): Segment {
     let segment = head(row);
     while (position < segment.base) segment = this.segment(segment.parent!);
@@ -589,7 +599,7 @@ export class SqliteStore implements SessionStore {
     while (from < chain[chain.length - 1]!.base) chain.push(this.segment(chain[chain.length - 1]!.parent!));
     for (let i = chain.length - 1; i >= 0; i--) {
       const upto = i === 0 ? end : chain[i - 1]!.base;
-      const position = this.sql.firstUser.get(chain[i]!.id, Math.max(from, chain[i]!.base), upto) as number | undefined;
+      const position = this.sql.firstUser.get(chain[i]!.id, Math.max(from, chain[i]!.base), chain[i]!.id, upto) as number | undefined;
       if (position !== undefined) return position - row.first_position;
     }
     return -1;
@@ -615,17 +625,21 @@ export class SqliteStore implements SessionStore {
     return { drop: cut, appended: cut > count ? fresh.slice(cut - count) : fresh };
   }
 
-  /** Hides the oldest `count` messages and frees what no fork still reads. */
+  /**
+   * Hides the oldest `count` messages and frees what no fork still reads. While forks are based on
+   * this segment they may read through it into its parents, so nothing is let go of then.
+   */
   private dropOldest(row: SessionRow, count: number): void {
     row.first_position += count;
     row.message_count -= count;
+    if (this.sql.highestChildBase.get(row.segment) !== null) return;
     if (row.segment_parent !== null && row.first_position >= row.segment_base) {
       const parent = row.segment_parent;
       row.segment_parent = null;
       this.sql.detachSegment.run(row.segment);
       this.collect(parent);
     }
-    if (this.sql.highestChildBase.get(row.segment) === null) this.sql.deleteMessagesBelow.run(row.segment, row.first_position);
+    this.sql.deleteMessagesBelow.run(row.segment, row.segment, row.first_position);
   }
 }
 
@@ -722,6 +736,7 @@ function statements(db: Database) {
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
+    totalChanges: db.prepare("SELECT total_changes()").pluck(),
 
     sessionById: session("WHERE s.session_id = ?"),
     hasSession: db.prepare("SELECT 1 FROM sessions WHERE session_id = ?").pluck(),
@@ -779,20 +794,24 @@ function statements(db: Database) {
     detachSegment: db.prepare("UPDATE segments SET parent = NULL WHERE id = ?"),
     deleteSegment: db.prepare("DELETE FROM segments WHERE id = ?"),
 
-    insertMessage: db.prepare("INSERT INTO messages (segment, position, message_id, role, json) VALUES (?, ?, ?, ?, ?)"),
-    positionOf: db.prepare("SELECT max(position) FROM messages WHERE segment = ? AND message_id = ? AND position < ?").pluck(),
-    messageRange: db
-      .prepare("SELECT CAST(json AS TEXT) FROM messages WHERE segment = ? AND position >= ? AND position < ? ORDER BY position")
+    // Keys are computed in SQL: segment * 2^32 + position passes 2^53 long before SQLite's 2^63.
+    insertMessage: db.prepare("INSERT INTO messages (key, message_id, role, json) VALUES ((? << 32) + ?, ?, ?, ?)"),
+    positionOf: db
+      .prepare("SELECT max(key) & 4294967295 FROM messages WHERE segment = ? AND message_id = ? AND key < (? << 32) + ?")
       .pluck(),
-    messageIdAt: db.prepare("SELECT message_id FROM messages WHERE segment = ? AND position = ?").pluck(),
+    messageRange: db
+      .prepare("SELECT CAST(json AS TEXT) FROM messages WHERE key >= (? << 32) + ? AND key < (? << 32) + ? ORDER BY key")
+      .pluck(),
+    messageIdAt: db.prepare("SELECT message_id FROM messages WHERE key = (? << 32) + ?").pluck(),
     firstUser: db
       .prepare(
-        "SELECT position FROM messages WHERE segment = ? AND position >= ? AND position < ? AND role = 'user' ORDER BY position LIMIT 1",
+        `SELECT key & 4294967295 FROM messages WHERE key >= (? << 32) + ? AND key < (? << 32) + ? AND role = 'user'
+         ORDER BY key LIMIT 1`,
       )
       .pluck(),
-    deleteMessagesFrom: db.prepare("DELETE FROM messages WHERE segment = ? AND position >= ?"),
-    deleteMessagesBelow: db.prepare("DELETE FROM messages WHERE segment = ? AND position < ?"),
-    deleteSegmentMessages: db.prepare("DELETE FROM messages WHERE segment = ?"),
+    deleteMessagesFrom: db.prepare("DELETE FROM messages WHERE key >= (? << 32) + ? AND key < (? + 1) << 32"),
+    deleteMessagesBelow: db.prepare("DELETE FROM messages WHERE key >= ? << 32 AND key < (? << 32) + ?"),
+    deleteSegmentMessages: db.prepare("DELETE FROM messages WHERE key >= ? << 32 AND key < (? + 1) << 32"),
 
     count: Object.fromEntries(TABLES.map((table) => [table, db.prepare(`SELECT count(*) FROM ${table}`).pluck()])) as Record<
       (typeof TABLES)[number],

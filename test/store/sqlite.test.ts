@@ -1,0 +1,291 @@
+import Database from "better-sqlite3";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/log.js";
+import { RevisionConflictError } from "../../src/store/errors.js";
+import { StoreOpenError, type BackendOptions } from "../../src/store/index.js";
+import { SCHEMA_VERSION, TABLES } from "../../src/store/sqlite-schema.js";
+import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite.js";
+import type { StoreOptions } from "../../src/store/types.js";
+import { message, newSession, storeContract } from "./contract.js";
+
+const backend: BackendOptions = { log: silentLogger, redisPrefix: "", redisBuckets: 1, storeWaitMs: 0 };
+
+for (const groupCommit of [true, false]) {
+  storeContract(groupCommit ? "sqlite (group commit)" : "sqlite (a commit per call)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "acp-sqlite-"));
+    const file = join(dir, "sessions.db");
+    const stores: SqliteStore[] = [];
+    let options = { maxIdleMs: 3_600_000 };
+    const open = async () => {
+      const store = await openSqliteStore(file, options, backend, { groupCommit });
+      stores.push(store);
+      return store;
+    };
+    return {
+      open: async (o) => {
+        options = o;
+        return open();
+      },
+      second: open,
+      cleanup: async () => {
+        for (const store of stores) store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+describe("sqlite store: the file", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "acp-sqlite-file-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const open = (file: string, options: Partial<StoreOptions> = {}, groupCommit = true) =>
+    openSqliteStore(file, { maxIdleMs: 3_600_000, ...options }, backend, { groupCommit });
+  const openError = async (file: string): Promise<StoreOpenError> => {
+    const err = await open(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreOpenError);
+    expect((err as Error).message).not.toContain("\n");
+    return err as StoreOpenError;
+  };
+  const snapshot = (file: string) => ({ bytes: readFileSync(file), mtime: statSync(file).mtimeMs });
+  const siblings = (file: string) => readdirSync(dir).filter((name) => name !== basename(file));
+
+  it("creates the file with mode 0600, the current schema version and WAL", async () => {
+    const file = join(dir, "new.db");
+    const store = await open(file);
+    await store.create(newSession(), T0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    for (const name of siblings(file)) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    store.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
+    expect(tables).toEqual([...TABLES].sort());
+    db.close();
+  });
+
+  it("keeps sessions, messages, forks and revisions across close and reopen", async () => {
+    const file = join(dir, "keep.db");
+    const first = await open(file);
+    const { sessionId } = await first.create(newSession({ title: "kept" }), T0);
+    await first.update({ sessionId, messages: [message("a"), message("b", "assistant")], changes: {} }, T0 + 1);
+    const fork = await first.fork(
+      { parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/f", mcpServers: [], title: undefined },
+      T0 + 2,
+    );
+    first.close();
+    const again = await open(file);
+    expect((await again.list({ limit: 10 })).sessions.find((s) => s.sessionId === sessionId)).toMatchObject({
+      revision: 2,
+      lastAccessed: T0 + 2,
+    });
+    const got = await again.get(fork.sessionId, {}, T0 + 3);
+    expect(got.session).toMatchObject({ title: "kept", messageCount: 2, parentSessionId: sessionId, forkedAtMessageId: "b" });
+    expect(got.messages.map((m) => m.toString())).toEqual([message("a").json.toString(), message("b", "assistant").json.toString()]);
+    again.close();
+  });
+
+  it("measures idleness from the stored last access: a session that aged while closed expires on reopen", async () => {
+    const file = join(dir, "idle.db");
+    const first = await open(file, { maxIdleMs: 1000 });
+    const { sessionId } = await first.create(newSession(), T0);
+    first.close();
+    const again = await open(file, { maxIdleMs: 1000 });
+    expect((await again.expireDue(T0 + 1000, 10)).map((e) => e.sessionId)).toEqual([sessionId]);
+    again.close();
+  });
+
+  it("refuses a file that is not a SQLite database and leaves it untouched", async () => {
+    const file = join(dir, "notes.txt");
+    writeFileSync(file, "these are my notes, not a database\n".repeat(200));
+    const before = snapshot(file);
+    const err = await openError(file);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain("not a SQLite database");
+    expect(snapshot(file)).toEqual(before);
+    expect(siblings(file)).toEqual([]);
+  });
+
+  it("refuses a SQLite database of another application and leaves it untouched", async () => {
+    const file = join(dir, "other.db");
+    const db = new Database(file);
+    db.exec("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')");
+    db.close();
+    const before = snapshot(file);
+    const err = await openError(file);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain("another application");
+    expect(snapshot(file)).toEqual(before);
+  });
+
+  it("refuses a schema version newer than it knows and leaves the file untouched", async () => {
+    const file = join(dir, "newer.db");
+    (await open(file)).close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const before = snapshot(file);
+    const err = await openError(file);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain(`schema version ${SCHEMA_VERSION + 1} is newer`);
+    expect(snapshot(file)).toEqual(before);
+  });
+
+  it("migrates an empty file from version 0 and opens its own files again without migrating", async () => {
+    const file = join(dir, "empty.db");
+    writeFileSync(file, "");
+    const store = await open(file);
+    await store.create(newSession(), T0);
+    store.close();
+    const again = await open(file);
+    expect((await again.list({ limit: 10 })).sessions).toHaveLength(1);
+    again.close();
+  });
+
+  it("refuses a path that cannot be written, creating nothing", async () => {
+    const missing = join(dir, "no-such-dir", "s.db");
+    expect((await openError(missing)).message).toContain(missing);
+    expect(existsSync(join(dir, "no-such-dir"))).toBe(false);
+    expect((await openError(dir)).message).toContain(dir);
+    const notADir = join(dir, "plain-file");
+    writeFileSync(notADir, "x");
+    expect((await openError(join(notADir, "s.db"))).message).toContain(notADir);
+    if (process.getuid?.() !== 0) {
+      const readOnly = join(dir, "read-only.db");
+      writeFileSync(readOnly, "");
+      chmodSync(readOnly, 0o400);
+      expect((await openError(readOnly)).message).toContain(readOnly);
+    }
+  });
+});
+
+describe("sqlite store: group commit", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "acp-sqlite-group-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("answers a change only once it is committed, and a failed request undoes only itself", async () => {
+    const file = join(dir, "g.db");
+    const store = await openSqliteStore(file, { maxIdleMs: 3_600_000 }, backend);
+    const { sessionId } = await store.create(newSession(), T0);
+    const reader = new Database(file, { readonly: true });
+    const stored = () => reader.prepare("SELECT count(*) FROM messages").pluck().get();
+    const first = store.update({ sessionId, messages: [message("a")], changes: {}, expectedRevision: 1 }, T0);
+    expect(first).toBeInstanceOf(Promise);
+    expect(() => store.update({ sessionId, messages: [message("b")], changes: {}, expectedRevision: 1 }, T0)).toThrow(
+      RevisionConflictError,
+    );
+    const third = store.update({ sessionId, messages: [message("c")], changes: {} }, T0);
+    expect(stored()).toBe(0); // nothing is visible outside this turn's transaction yet
+    await expect(first).resolves.toMatchObject({ appended: 1 });
+    expect(stored()).toBe(2);
+    await expect(third).resolves.toMatchObject({ session: { messageCount: 2, revision: 3 } });
+    reader.close();
+    store.close();
+  });
+
+  it("answers a read that changed nothing at once", async () => {
+    const store = await openSqliteStore(join(dir, "r.db"), { maxIdleMs: 3_600_000 }, backend);
+    const { sessionId } = await store.create(newSession(), T0);
+    await store.get(sessionId, {}, T0 + 1);
+    const read = store.get(sessionId, {}, T0 + 1);
+    expect(read).not.toBeInstanceOf(Promise);
+    store.close();
+  });
+});
+
+describe("sqlite store: real deletion", () => {
+  it("holds no row in any table after thousands of random new/update/fork/delete/expire steps", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acp-sqlite-footprint-"));
+    try {
+      for (const onExpire of ["delete", "archive"] as const) {
+        const store = await openSqliteStore(
+          join(dir, `${onExpire}.db`),
+          { maxIdleMs: 5_000, onExpire, maxContextMessages: 12, onContextFull: "trim" },
+          backend,
+        );
+        let seed = onExpire === "delete" ? 7 : 11;
+        const random = (n: number) => {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          return seed % n;
+        };
+        const model = new Map<string, string[]>();
+        let now = T0;
+        let counter = 0;
+        for (let step = 0; step < 2500; step++) {
+          now += random(400);
+          const live = [...model.keys()];
+          const pick = () => live[random(live.length)]!;
+          const kind = live.length === 0 ? 0 : random(10);
+          if (kind === 0) {
+            const { sessionId } = await store.create(newSession(), now);
+            model.set(sessionId, []);
+          } else if (kind <= 4) {
+            const s = pick();
+            const fresh = Array.from({ length: 1 + random(4) }, () => `m${++counter}`);
+            const batch = fresh.map((id, i) => message(id, i === 0 && random(2) === 0 ? "user" : "assistant"));
+            const r = await store.update({ sessionId: s, messages: batch, changes: {} }, now);
+            model.set(s, [...model.get(s)!, ...fresh].slice(r.trimmed));
+          } else if (kind <= 6) {
+            const s = pick();
+            const history = model.get(s)!;
+            const at = history.length > 0 && random(2) === 0 ? history[random(history.length)] : undefined;
+            const f = await store.fork(
+              { parentSessionId: s, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: at },
+              now,
+            );
+            model.set(f.sessionId, at === undefined ? [...history] : history.slice(0, history.indexOf(at) + 1));
+          } else if (kind === 7) {
+            const s = pick();
+            await store.remove(s);
+            model.delete(s);
+          } else if (kind === 8) {
+            for (const e of await store.expireDue(now, 50)) if (e.action === "delete") model.delete(e.sessionId);
+          } else {
+            const s = pick();
+            const texts = (await store.get(s, {}, now)).messages.map((m) => JSON.parse(m.toString()).messageId);
+            expect(texts).toEqual(model.get(s));
+          }
+        }
+        for (const [s, history] of model) {
+          expect((await store.get(s, {}, now)).messages.map((m) => JSON.parse(m.toString()).messageId)).toEqual(history);
+        }
+        const forkless = await store.footprint();
+        expect(forkless.messages).toBeGreaterThan(0);
+        for (const s of model.keys()) await store.remove(s);
+        expect(await store.footprint()).toEqual({ sessions: 0, segments: 0, messages: 0, counters: 0 });
+        store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a fork of a long session adds one session and one segment row, and no message rows", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acp-sqlite-fork-"));
+    const store = await openSqliteStore(join(dir, "f.db"), { maxIdleMs: 3_600_000 }, backend);
+    try {
+      const { sessionId } = await store.create(newSession(), T0);
+      for (let i = 0; i < 5_000; i += 500) {
+        await store.update({ sessionId, messages: Array.from({ length: 500 }, (_, k) => message(`m${i + k}`)), changes: {} }, T0);
+      }
+      const before = await store.footprint();
+      await store.fork({ parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0);
+      expect(await store.footprint()).toEqual({ ...before, sessions: before.sessions! + 1, segments: before.segments! + 1 });
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
