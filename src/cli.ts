@@ -33,9 +33,12 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
   const d = DEFAULT_CONFIG;
   const program = new Command("acp-sessions")
     .description(
-      "A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).\nWith no command it serves stdio; the commands spawn a sidecar with the options given before them.",
+      "A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).\n" +
+        "With no command it serves stdio; call, ls, show and rm spawn a sidecar with these options and talk to it.",
     )
     .version(VERSION, "-V, --version")
+    // Usage errors reach run() as exceptions, in every command, to exit with code 2.
+    .exitOverride()
     .addOption(
       option(
         "--store <url>",
@@ -104,7 +107,11 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
     .addOption(option("--log-level <level>", "what goes to stderr", "LOG_LEVEL").choices(LOG_LEVELS).default(d.logLevel))
     .addHelpText(
       "after",
-      "\nDurations: 250ms, 30s, 5m, 1h, 1d, or a plain number of milliseconds.\nEvery option can also be set by the environment variable shown.",
+      "\nDurations: 250ms, 30s, 5m, 1h, 1d, or a plain number of milliseconds.\nEvery option can also be set by the environment variable shown.\n\n" +
+        "Examples:\n" +
+        "  acp-sessions                                    serve stdio (memory store)\n" +
+        "  acp-sessions --store sqlite:sessions.db ls      list the sessions in a SQLite store\n" +
+        '  acp-sessions call session/new \'{"cwd":"/tmp"}\'  one request to a fresh sidecar',
     )
     .action(async (opts: Record<string, unknown>) => {
       await onServe(configFrom(opts));
@@ -113,20 +120,19 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
   return program;
 }
 
-/** Subcommands for people and scripts; each spawns a sidecar with the options given before it. */
+/** Commands for people and scripts; each spawns a sidecar configured by the program's options. */
 function addCommands(program: Command): void {
   const config = () => configFrom(program.opts());
-  const print = (text: string): void => void process.stdout.write(text + "\n");
   program
     .command("call <method> [json-params]")
-    .description("send one request (after initialize) to a sidecar with these options, print the result")
+    .description("send one request (after initialize) to a sidecar with these options, print its result as JSON")
     .option("--json", "print the result on one line")
     .action(async (method: string, params: string | undefined, opts: { json?: boolean }) =>
       print(await callCommand(config(), method, params, opts.json ?? false)),
     );
   program
     .command("ls")
-    .description("list the sessions in the store (useful with --store sqlite:… or redis://…)")
+    .description("list every session in the store: id, cwd, title, messages, last access")
     .action(async () => print(await lsCommand(config())));
   program
     .command("show <sessionId>")
@@ -138,8 +144,19 @@ function addCommands(program: Command): void {
     .action(async (sessionId: string) => print(await rmCommand(config(), sessionId)));
   program
     .command("schema")
-    .description("print a JSON Schema (draft 2020-12) of every method's params and result and every notification")
+    .description("print a JSON Schema (draft 2020-12) of every method's params and result and of every notification")
     .action(() => print(schemaCommand(VERSION)));
+}
+
+/** Resolves once stdout has taken the text, so exiting right after cannot cut it short. */
+function print(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // A reader that stopped early (`schema | head`) is not the command failing. The stream emits the
+    // error after the write callback too, so the listener stays.
+    const onError = (err: NodeJS.ErrnoException) => (err.code === "EPIPE" ? resolve() : reject(err));
+    process.stdout.once("error", onError);
+    process.stdout.write(text + "\n", (err) => (err ? onError(err) : resolve()));
+  });
 }
 
 function configFrom(opts: Record<string, unknown>): Config {
@@ -183,7 +200,7 @@ export async function run(argv: string[]): Promise<void> {
   let exitCode = 0;
   const program = buildProgram(async (config) => {
     exitCode = await runServer(config);
-  }).exitOverride();
+  });
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,8 +1,9 @@
 /**
  * Drives examples/agent/echo-agent.ts with the ACP SDK's client() app: two prompts, then list and load
- * the conversation back from the agent, which reads it from acp-sessions.
+ * the conversation back from the agent, which reads it from acp-sessions. Arguments go to the agent's
+ * sidecar: with `--store sqlite:agent.db`, a second run lists the first run's session too.
  *
- *   npx tsc -p examples && node dist/examples/agent/drive.js
+ *   npx tsc -p examples/agent && node dist/examples/agent/drive.js [--store sqlite:agent.db]
  */
 import { spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
@@ -10,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { client, methods, ndJsonStream, PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
 
 const agentJs = fileURLToPath(new URL("./echo-agent.js", import.meta.url));
-const child = spawn(process.execPath, [agentJs], { stdio: ["pipe", "pipe", "inherit"] });
+const child = spawn(process.execPath, [agentJs, ...process.argv.slice(2)], { stdio: ["pipe", "pipe", "inherit"] });
 const stream = ndJsonStream(Writable.toWeb(child.stdin), Readable.toWeb(child.stdout) as ReadableStream<Uint8Array>);
 
 const app = client({ name: "drive" }).onNotification(methods.client.session.update, ({ params }) => {

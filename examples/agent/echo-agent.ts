@@ -1,12 +1,12 @@
 /**
  * A small ACP agent that keeps its sessions in acp-sessions through the client library: it answers
- * session/new, session/prompt (it echoes), session/list and session/load from the store, so its
- * conversations outlive it and any other agent on the same store sees them.
+ * session/new, session/prompt (it echoes, storing the prompt and its reply), session/list and
+ * session/load from the store, so with a durable store its conversations outlive it and every agent on
+ * the same store sees them. It speaks ACP on its own stdio; drive.ts is a client that talks to it.
  *
- *   npx tsc -p examples && node dist/examples/agent/echo-agent.js [sidecar options, e.g. --store sqlite:agent.db]
- *
- * It speaks ACP on its own stdio; examples/agent/drive.ts is a client that talks to it.
+ *   npx tsc -p examples/agent && node dist/examples/agent/echo-agent.js [sidecar options, e.g. --store sqlite:agent.db]
  */
+import { randomUUID } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { agent, methods, ndJsonStream, PROTOCOL_VERSION, type ContentBlock } from "@agentclientprotocol/sdk";
 import { SessionClient } from "acp-sessions/client";
@@ -23,17 +23,17 @@ const app = agent({ name: "echo-agent" })
     agentInfo: { name: "echo-agent", version: "1.0.0" },
     authMethods: [],
   }))
-  .onRequest(methods.agent.session.new, async ({ params }) => ({
-    sessionId: await store.newSession({ cwd: params.cwd, mcpServers: params.mcpServers }),
-  }))
+  .onRequest(methods.agent.session.new, ({ params }) => store.newSession({ cwd: params.cwd, mcpServers: params.mcpServers }))
   .onRequest(methods.agent.session.prompt, async ({ params, client }) => {
     const reply = `echo: ${text(params.prompt)}`;
+    // Ids of our own for the turn's messages: retrying this update after a lost answer appends nothing twice.
+    const turn = randomUUID();
     const { messageCount } = await store.updateSession({
       sessionId: params.sessionId,
       title: text(params.prompt).slice(0, 40),
       messages: [
-        { role: "user", content: params.prompt },
-        { role: "assistant", content: reply },
+        { messageId: `${turn}-user`, role: "user", content: params.prompt },
+        { messageId: `${turn}-agent`, role: "assistant", content: reply },
       ],
     });
     await client.notify(methods.client.session.update, {
@@ -50,10 +50,8 @@ const app = agent({ name: "echo-agent" })
     };
   })
   .onRequest(methods.agent.session.load, async ({ params, client }) => {
-    // The store replays the stored conversation; the agent passes each chunk on to its own client.
-    for (const { update } of await store.loadSession(params)) {
-      await client.notify(methods.client.session.update, { sessionId: params.sessionId, update: update as never });
-    }
+    // The store replays the conversation as ACP session/update notifications: pass each on to our client.
+    for (const notification of await store.loadSession(params)) await client.notify(methods.client.session.update, notification);
     return {};
   });
 

@@ -1,148 +1,167 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { EventEmitter } from "node:events";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { createMessageConnection, ResponseError, type MessageConnection } from "vscode-jsonrpc/node";
-import type { z } from "zod";
+import { PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
+import {
+  ConnectionError,
+  createMessageConnection,
+  ErrorCodes,
+  ResponseError,
+  type Logger,
+  type Message,
+  type MessageConnection,
+} from "vscode-jsonrpc/node";
 import { Method, Notification } from "../protocol/methods.js";
-import type * as S from "../protocol/schemas.js";
-import { NdjsonMessageReader, NdjsonMessageWriter } from "./ndjson-stream.js";
+import { ConnectionClosedError, SessionClientError } from "./errors.js";
+import { NdjsonMessageReader, NdjsonMessageWriter } from "./ndjson-messages.js";
+import { sidecarArgs, type SidecarOptions } from "./sidecar-args.js";
+import { TypedEmitter } from "./typed-emitter.js";
+import type * as T from "./types.js";
 
-// Params as a caller writes them (schema input), results as the sidecar answers (schema output):
-// the same definitions the server validates with.
-export type InitializeParams = z.input<typeof S.InitializeParamsSchema>;
-export type NewSessionParams = z.input<typeof S.NewSessionParamsSchema>;
-export type GetSessionParams = z.input<typeof S.GetSessionParamsSchema>;
-export type UpdateSessionParams = z.input<typeof S.UpdateSessionParamsSchema>;
-export type ListSessionsParams = z.input<typeof S.ListSessionsParamsSchema>;
-export type LoadSessionParams = z.input<typeof S.LoadSessionParamsSchema>;
-export type ResumeSessionParams = z.input<typeof S.ResumeSessionParamsSchema>;
-export type ForkSessionParams = z.input<typeof S.ForkSessionParamsSchema>;
-export type SessionIdParams = z.input<typeof S.SessionIdParamsSchema>;
-export type InitializeResult = z.infer<typeof S.InitializeResultSchema>;
-export type Session = z.infer<typeof S.SessionSchema>;
-export type SessionInfo = z.infer<typeof S.SessionInfoSchema>;
-export type Message = z.infer<typeof S.MessageSchema>;
-export type UpdateSessionResult = z.infer<typeof S.UpdateSessionResultSchema>;
-export type ListSessionsResult = z.infer<typeof S.ListSessionsResultSchema>;
-export type SessionExpired = z.infer<typeof S.SessionExpiredSchema>;
-
-/** An ACP `session/update` notification, as a replay sends it. */
-export interface SessionUpdateNotification {
-  sessionId: string;
-  update: { sessionUpdate: string; messageId?: string; content: unknown; _meta?: Record<string, unknown> };
+export interface ConnectOptions {
+  /** Largest message the client accepts from the sidecar (default 32 MiB, `Infinity` for none); a larger one ends the connection. */
+  maxReceiveBytes?: number;
 }
 
-/** A JSON-RPC error answer, with its code (e.g. -32002 session not found) and data. */
-export class SessionClientError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-    this.name = "SessionClientError";
-  }
-}
-
-export interface SpawnOptions {
-  /** Extra command-line options for the sidecar, e.g. ["--max-session-age", "10m"]. */
+export interface SpawnOptions extends SidecarOptions, ConnectOptions {
+  /** More command-line arguments for the sidecar, after those made from the options above. */
   args?: string[];
-  /** Shorthand for `--store <url>`. */
-  store?: string;
+  /** The Node.js that runs the sidecar (default: the one running this process). */
+  execPath?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Where the sidecar's log lines go (default: inherit this process's stderr). */
+  /** Where the sidecar's log lines go (default "inherit": this process's stderr). */
   stderr?: "inherit" | "ignore" | "pipe";
 }
 
-interface Events {
-  expired: [SessionExpired];
-  sessionUpdate: [SessionUpdateNotification];
+export interface CloseOptions {
+  /** How long a spawned sidecar has to exit after its input ends before it is killed (default 5000). */
+  timeoutMs?: number;
+}
+
+export interface SessionClientEvents {
+  /** The reaper removed (or archived) a session. */
+  expired: [T.SessionExpired];
+  /** A message chunk replayed by `session/load`. */
+  sessionUpdate: [T.SessionNotification];
+  /** The connection has ended; every request still pending has failed with a `ConnectionClosedError`. */
   close: [];
 }
 
-/** The bin beside this package: this module runs from dist/src/client, or from src/client under a test runner. */
-const BIN = ["../../../bin/acp-sessions.js", "../../bin/acp-sessions.js"]
-  .map((path) => fileURLToPath(new URL(path, import.meta.url)))
-  .find((path) => existsSync(path))!;
+// The client reports what goes wrong itself: failed requests reject, a broken connection ends.
+const SILENT: Logger = { error: () => {}, warn: () => {}, info: () => {}, log: () => {} };
 
-/** A typed client for the acp-sessions sidecar, over vscode-jsonrpc with newline-delimited JSON. */
-export class SessionClient extends EventEmitter<Events> {
-  private readonly connection: MessageConnection;
+/** A typed client for the acp-sessions sidecar: vscode-jsonrpc over newline-delimited JSON. */
+export class SessionClient extends TypedEmitter<SessionClientEvents> {
+  readonly #connection: MessageConnection;
+  readonly #reader: NdjsonMessageReader;
+  readonly #writable: Writable;
+  readonly #child: ChildProcess | undefined;
+  /** Resolves once the spawned sidecar has exited and its output is closed. */
+  readonly #childGone: Promise<void>;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Messages vscode-jsonrpc has taken from its queue and handled. */
+  #handled = 0;
+  #ending: ConnectionClosedError | undefined;
+  #endedBy: ConnectionClosedError | undefined;
 
-  private constructor(
-    readable: Readable,
-    writable: Writable,
-    private readonly child?: ChildProcess,
-  ) {
+  private constructor(readable: Readable, writable: Writable, child: ChildProcess | undefined, options: ConnectOptions) {
     super();
-    this.connection = createMessageConnection(new NdjsonMessageReader(readable), new NdjsonMessageWriter(writable));
-    this.connection.onNotification(Notification.sessionExpired, (params: SessionExpired) => {
-      this.emit("expired", params);
+    this.#writable = writable;
+    this.#child = child;
+    this.#reader = new NdjsonMessageReader(readable, options.maxReceiveBytes);
+    const writer = new NdjsonMessageWriter(writable);
+    this.#connection = createMessageConnection(this.#reader, writer, SILENT, {
+      messageStrategy: {
+        handleMessage: (message, next) => {
+          const unreadable = unmatchedError(message);
+          // vscode-jsonrpc would only log it, and the request it answers would wait for ever.
+          if (unreadable) this.#end(new ConnectionClosedError(`the sidecar could not read a request: ${unreadable}`));
+          else next(message);
+          this.#handled++;
+          this.#finishEnding();
+        },
+      },
     });
-    this.connection.onNotification(Notification.sessionUpdate, (params: SessionUpdateNotification) => {
-      this.emit("sessionUpdate", params);
-    });
-    this.connection.onClose(() => this.emit("close"));
-    this.connection.listen();
-    // A sidecar that is gone answers nothing more: fail what is pending instead of waiting forever.
-    child?.once("exit", () => this.connection.dispose());
-    child?.once("error", () => this.connection.dispose());
+    this.#connection.onNotification(Notification.sessionExpired, (params: T.SessionExpired) => this.#notify("expired", params));
+    this.#connection.onNotification(Notification.sessionUpdate, (params: T.SessionNotification) => this.#notify("sessionUpdate", params));
+    // After a dropped or garbled line, answers can no longer be matched to requests with certainty.
+    this.#reader.onError((err) => this.#end(new ConnectionClosedError(`the connection failed: ${err.message}`, undefined, { cause: err })));
+    if (child) {
+      this.#childGone = new Promise((resolve) => {
+        // Wait for the exit itself, not the closed output that comes first: its code says why.
+        child.once("close", (code, signal) => {
+          this.#end(new ConnectionClosedError(describeExit(code, signal), { code, signal }));
+          resolve();
+        });
+        child.once("error", (err) => {
+          this.#end(new ConnectionClosedError(`the sidecar could not be run: ${err.message}`, undefined, { cause: err }));
+          resolve();
+        });
+      });
+    } else {
+      this.#childGone = Promise.resolve();
+      this.#reader.onClose(() => this.#end(new ConnectionClosedError("the sidecar closed the connection")));
+      writer.onError(([err]) => this.#end(new ConnectionClosedError(`the connection failed: ${err.message}`, undefined, { cause: err })));
+    }
+    this.#connection.listen();
   }
 
-  /** Starts a sidecar as a child process and connects to it. */
+  /** Starts a sidecar (`node bin/acp-sessions.js` of this package) with these settings and connects to it. */
   static spawn(options: SpawnOptions = {}): SessionClient {
-    const args = [...(options.store ? ["--store", options.store] : []), ...(options.args ?? [])];
-    const child = spawn(process.execPath, [BIN, ...args], {
+    let env = options.env ?? process.env;
+    // In an Electron host (an editor's extension host), process.execPath is the editor itself: this makes
+    // it run the sidecar as plain Node.js instead of opening another window.
+    if (options.execPath === undefined && process.versions.electron) env = { ...env, ELECTRON_RUN_AS_NODE: "1" };
+    const child = spawn(options.execPath ?? process.execPath, [sidecarBin(), ...sidecarArgs(options), ...(options.args ?? [])], {
       stdio: ["pipe", "pipe", options.stderr ?? "inherit"],
-      env: options.env ?? process.env,
+      env,
       cwd: options.cwd,
     });
-    return new SessionClient(child.stdout!, child.stdin!, child);
+    return new SessionClient(child.stdout!, child.stdin!, child, options);
   }
 
-  /** Connects over streams that already lead to a sidecar. */
-  static connect(readable: Readable, writable: Writable): SessionClient {
-    return new SessionClient(readable, writable);
+  /** Connects over streams that already lead to a sidecar (its stdout, its stdin). */
+  static connect(readable: Readable, writable: Writable, options: ConnectOptions = {}): SessionClient {
+    return new SessionClient(readable, writable, undefined, options);
   }
 
-  /** The spawned sidecar, when this client started one. */
-  get process(): ChildProcess | undefined {
-    return this.child;
+  /** The sidecar process, when this client spawned it. */
+  get child(): ChildProcess | undefined {
+    return this.#child;
   }
 
-  initialize(params: InitializeParams = { protocolVersion: 1 }): Promise<InitializeResult> {
+  initialize(params: T.InitializeParams = { protocolVersion: PROTOCOL_VERSION }): Promise<T.InitializeResult> {
     return this.request(Method.initialize, params);
   }
 
-  async newSession(params: NewSessionParams = {}): Promise<string> {
-    return (await this.request<{ sessionId: string }>(Method.sessionNew, params)).sessionId;
+  newSession(params: T.NewSessionParams = {}): Promise<T.NewSessionResult> {
+    return this.request(Method.sessionNew, params);
   }
 
-  async getSession(params: GetSessionParams): Promise<Session> {
-    return (await this.request<{ session: Session }>(Method.sessionGet, params)).session;
+  getSession(params: T.GetSessionParams): Promise<T.GetSessionResult> {
+    return this.request(Method.sessionGet, params);
   }
 
-  updateSession(params: UpdateSessionParams): Promise<UpdateSessionResult> {
+  updateSession(params: T.UpdateSessionParams): Promise<T.UpdateSessionResult> {
     return this.request(Method.sessionUpdate, params);
   }
 
-  async removeSession(sessionId: string): Promise<boolean> {
-    return (await this.request<{ removed: boolean }>(Method.sessionRemove, { sessionId })).removed;
+  removeSession(params: T.RemoveSessionParams): Promise<T.RemoveSessionResult> {
+    return this.request(Method.sessionRemove, params);
   }
 
-  async deleteSession(sessionId: string): Promise<void> {
-    await this.request(Method.sessionDelete, { sessionId });
+  deleteSession(params: T.DeleteSessionParams): Promise<T.EmptyResult> {
+    return this.request(Method.sessionDelete, params);
   }
 
-  listSessions(params: ListSessionsParams = {}): Promise<ListSessionsResult> {
+  listSessions(params: T.ListSessionsParams = {}): Promise<T.ListSessionsResult> {
     return this.request(Method.sessionList, params);
   }
 
-  /** Every session, page after page. */
-  async *listAll(params: Omit<ListSessionsParams, "cursor"> = {}): AsyncGenerator<SessionInfo> {
+  /** Every session the listing selects, page after page. */
+  async *listAll(params: Omit<T.ListSessionsParams, "cursor"> = {}): AsyncGenerator<T.SessionInfo, void, undefined> {
     let cursor: string | undefined;
     do {
       const page = await this.listSessions({ ...params, cursor });
@@ -151,65 +170,164 @@ export class SessionClient extends EventEmitter<Events> {
     } while (cursor !== undefined);
   }
 
-  /** Replays the session: its updates are emitted as `sessionUpdate` events and also returned, in order. */
-  async loadSession(params: LoadSessionParams): Promise<SessionUpdateNotification[]> {
-    const updates: SessionUpdateNotification[] = [];
-    const collect = (n: SessionUpdateNotification) => {
-      if (n.sessionId === params.sessionId) updates.push(n);
+  /**
+   * Replays the session. Its updates are emitted as `sessionUpdate` events and, in order, either
+   * collected and returned or, for a session too long to hold, passed to `onUpdate` as they arrive.
+   */
+  loadSession(params: T.LoadSessionParams): Promise<T.SessionNotification[]>;
+  loadSession(params: T.LoadSessionParams, onUpdate: (update: T.SessionNotification) => void): Promise<void>;
+  async loadSession(
+    params: T.LoadSessionParams,
+    onUpdate?: (update: T.SessionNotification) => void,
+  ): Promise<T.SessionNotification[] | void> {
+    const updates: T.SessionNotification[] = [];
+    let failed: { error: unknown } | undefined;
+    const listener = (update: T.SessionNotification) => {
+      if (update.sessionId !== params.sessionId || failed) return;
+      if (!onUpdate) return void updates.push(update);
+      try {
+        onUpdate(update);
+      } catch (error) {
+        failed = { error }; // the load still runs to its end; its promise carries the callback's error
+      }
     };
-    this.on("sessionUpdate", collect);
+    this.on("sessionUpdate", listener);
     try {
       await this.request(Method.sessionLoad, params);
-      return updates;
     } finally {
-      this.off("sessionUpdate", collect);
+      this.off("sessionUpdate", listener);
     }
+    if (failed) throw failed.error;
+    return onUpdate ? undefined : updates;
   }
 
-  async resumeSession(params: ResumeSessionParams): Promise<void> {
-    await this.request(Method.sessionResume, params);
+  resumeSession(params: T.ResumeSessionParams): Promise<T.EmptyResult> {
+    return this.request(Method.sessionResume, params);
   }
 
-  async closeSession(sessionId: string): Promise<void> {
-    await this.request(Method.sessionClose, { sessionId });
+  closeSession(params: T.CloseSessionParams): Promise<T.EmptyResult> {
+    return this.request(Method.sessionClose, params);
   }
 
-  async forkSession(params: ForkSessionParams): Promise<string> {
-    return (await this.request<{ sessionId: string }>(Method.sessionFork, params)).sessionId;
+  forkSession(params: T.ForkSessionParams): Promise<T.ForkSessionResult> {
+    return this.request(Method.sessionFork, params);
   }
 
-  async archiveSession(sessionId: string): Promise<void> {
-    await this.request(Method.sessionArchive, { sessionId });
+  archiveSession(params: T.ArchiveSessionParams): Promise<T.EmptyResult> {
+    return this.request(Method.sessionArchive, params);
   }
 
-  async unarchiveSession(sessionId: string): Promise<void> {
-    await this.request(Method.sessionUnarchive, { sessionId });
+  unarchiveSession(params: T.UnarchiveSessionParams): Promise<T.EmptyResult> {
+    return this.request(Method.sessionUnarchive, params);
   }
 
-  /** Any method by name, for what the typed methods do not cover. */
-  async request<R = unknown>(method: string, params: unknown): Promise<R> {
+  /** Any method by name: typed for the sidecar's own, `unknown` for anything else. */
+  request<M extends T.MethodName>(method: M, params: T.ParamsOf<M>): Promise<T.ResultOf<M>>;
+  request(method: string, params?: unknown): Promise<unknown>;
+  async request(method: string, params?: unknown): Promise<unknown> {
+    if (this.#ending) throw this.#closedError();
+    let answer: Promise<unknown> | undefined;
     try {
-      return await this.connection.sendRequest<R>(method, params);
+      answer = this.#connection.sendRequest(method, params);
+      this.#inFlight.add(answer);
+      return await answer;
     } catch (err) {
-      if (err instanceof ResponseError) throw new SessionClientError(err.code, err.message, err.data);
+      if (err instanceof ResponseError && err.code !== ErrorCodes.PendingResponseRejected) {
+        throw new SessionClientError(err.code, err.message, err.data);
+      }
+      if (err instanceof ResponseError || err instanceof ConnectionError) throw this.#closedError();
       throw err;
+    } finally {
+      if (answer) this.#inFlight.delete(answer);
     }
   }
 
-  /** Ends the connection; a spawned sidecar is given its stdin's end, then 5 s to exit before it is killed. */
-  async close(): Promise<number | null> {
-    this.connection.end();
-    this.connection.dispose();
-    const child = this.child;
-    if (!child) return null;
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.stdin?.end();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  /**
+   * Ends the connection once the requests already sent are answered. A spawned sidecar gets the end of
+   * its input, answers what it has, and exits; if it has not within `timeoutMs` it is killed. Resolves to
+   * its exit code (null when it was killed, or for a connection over streams).
+   */
+  async close({ timeoutMs = 5000 }: CloseOptions = {}): Promise<number | null> {
+    this.#writable.end();
+    const child = this.#child;
+    if (!child) {
+      await withTimeout(Promise.allSettled([...this.#inFlight]), timeoutMs);
+      this.#end(new ConnectionClosedError("the client closed the connection"));
+      return null;
+    }
+    if (!(await withTimeout(this.#childGone, timeoutMs))) {
+      child.kill("SIGKILL");
+      await this.#childGone;
+    }
+    return child.exitCode;
+  }
+
+  /** A listener that throws does so out of the event loop, as with any Node event, not into vscode-jsonrpc. */
+  #notify<E extends "expired" | "sessionUpdate">(event: E, ...args: SessionClientEvents[E]): void {
     try {
-      return await exited;
-    } finally {
-      clearTimeout(timer);
+      this.emit(event, ...args);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
     }
   }
+
+  /**
+   * Ends the connection once vscode-jsonrpc has handled every message already read: it queues them,
+   * and answers still in its queue when the sidecar exits must not be reported as lost.
+   */
+  #end(reason: ConnectionClosedError): void {
+    if (this.#ending) return;
+    this.#ending = reason;
+    this.#finishEnding();
+    // A message the queue dropped (it keys messages by id) would otherwise hold the end back for ever.
+    if (!this.#endedBy) setTimeout(() => this.#finishEnding(true), 1000).unref();
+  }
+
+  #finishEnding(force = false): void {
+    if (!this.#ending || this.#endedBy) return;
+    if (!force && this.#handled < this.#reader.received) return;
+    this.#endedBy = this.#ending;
+    this.#connection.dispose(); // rejects every pending request
+    this.emit("close");
+  }
+
+  /** A fresh error per failed request, so each stack shows its own caller. */
+  #closedError(): ConnectionClosedError {
+    const reason = this.#endedBy ?? this.#ending;
+    if (!reason) return new ConnectionClosedError("the sidecar closed the connection");
+    return new ConnectionClosedError(reason.message, reason.exit, { cause: reason.cause });
+  }
+}
+
+/** Resolves true when `promise` settles within `ms`, false when the time runs out first. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An error answer with `id: null`: the sidecar could not tell which request it answers (too large, say). */
+function unmatchedError(message: Message): string | undefined {
+  if (!("id" in message) || message.id !== null || !("error" in message)) return undefined;
+  const error = message.error as { code?: unknown; message?: unknown } | undefined;
+  return `${String(error?.message)} (${String(error?.code)})`;
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `the sidecar was ended by ${signal}` : `the sidecar exited with code ${code}`;
+}
+
+/** The package's bin: this module runs from dist/src/client when compiled, from src/client under a test runner. */
+function sidecarBin(): string {
+  for (const relative of ["../../../bin/acp-sessions.js", "../../bin/acp-sessions.js"]) {
+    const path = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error("acp-sessions: bin/acp-sessions.js was not found beside the client library");
 }

@@ -1,82 +1,65 @@
 import { z } from "zod";
-import { Method, Notification } from "./methods.js";
-import * as S from "./schemas.js";
-
-/** Every method's params and result schema, by method name: the one table the JSON Schema is made from. */
-export const METHOD_SCHEMAS: Record<string, { params: z.ZodType; result: z.ZodType }> = {
-  [Method.initialize]: { params: S.InitializeParamsSchema, result: S.InitializeResultSchema },
-  [Method.sessionNew]: { params: S.NewSessionParamsSchema, result: S.NewSessionResultSchema },
-  [Method.sessionGet]: { params: S.GetSessionParamsSchema, result: S.GetSessionResultSchema },
-  [Method.sessionUpdate]: { params: S.UpdateSessionParamsSchema, result: S.UpdateSessionResultSchema },
-  [Method.sessionRemove]: { params: S.SessionIdParamsSchema, result: S.RemoveSessionResultSchema },
-  [Method.sessionDelete]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
-  [Method.sessionList]: { params: S.ListSessionsParamsSchema, result: S.ListSessionsResultSchema },
-  [Method.sessionLoad]: { params: S.LoadSessionParamsSchema, result: S.EmptyResultSchema },
-  [Method.sessionResume]: { params: S.ResumeSessionParamsSchema, result: S.EmptyResultSchema },
-  [Method.sessionClose]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
-  [Method.sessionFork]: { params: S.ForkSessionParamsSchema, result: S.NewSessionResultSchema },
-  [Method.sessionArchive]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
-  [Method.sessionUnarchive]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
-};
-
-export const NOTIFICATION_SCHEMAS: Record<string, z.ZodType> = {
-  [Notification.sessionExpired]: S.SessionExpiredSchema,
-  [Notification.sessionUpdate]: z.object({
-    sessionId: z.string(),
-    update: z.looseObject({
-      sessionUpdate: z.enum(["user_message_chunk", "agent_message_chunk"]),
-      messageId: z.string(),
-      content: z.looseObject({ type: z.string() }),
-    }),
-  }),
-};
+import { METHOD_SCHEMAS, NOTIFICATION_SCHEMAS } from "./method-schemas.js";
+import { OPAQUE_SHAPES } from "./schemas.js";
 
 /** `session/new` → `SessionNew`. */
 const pascal = (method: string) => method.replace(/(^|[/_])(\w)/g, (_, __, c: string) => c.toUpperCase());
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+/** Params are published as a client may write them (`input`), results and notifications as sent (`output`). */
+function toJsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
   const out = z.toJSONSchema(schema, {
     target: "draft-2020-12",
     io,
+    // Refinements (absolute paths, distinct message ids) cannot be expressed: the value's type is published.
     unrepresentable: "any",
-    // Values kept exactly as received are validated against their ACP shape: publish that shape.
+    // Values kept exactly as received are checked by code against their ACP shape: publish that shape.
     override: (ctx) => {
-      const shape = S.OPAQUE_SHAPES.get(ctx.zodSchema as unknown as z.ZodType);
-      if (shape) Object.assign(ctx.jsonSchema, jsonSchema(shape, io));
+      const shape = OPAQUE_SHAPES.get(ctx.zodSchema as unknown as z.ZodType);
+      if (shape) Object.assign(ctx.jsonSchema, toJsonSchema(shape, io));
     },
   }) as Record<string, unknown>;
   delete out.$schema;
   return out;
 }
 
+const envelope = (method: string, params: string, withId: boolean) => ({
+  type: "object",
+  properties: {
+    jsonrpc: { const: "2.0" },
+    ...(withId ? { id: { type: ["string", "number", "null"] } } : {}),
+    method: { const: method },
+    params: { $ref: `#/$defs/${params}` },
+  },
+  required: withId ? ["jsonrpc", "id", "method"] : ["jsonrpc", "method", "params"],
+});
+
 /**
- * A JSON Schema (draft 2020-12) of the whole protocol: `$defs` holds each method's params (as a client
- * may send them) and result, and each notification's params; the root accepts any request the sidecar
- * answers, so other languages can generate clients and check what they send.
+ * A JSON Schema (draft 2020-12) of the whole protocol, so other languages can generate clients and check
+ * what they send. `$defs` holds `<Method>Params` and `<Method>Result` for every method, `<Name>Notification`
+ * for the params of every notification the sidecar sends, and `SidecarNotification` for their envelopes;
+ * the root accepts any request the sidecar answers.
  */
 export function protocolJsonSchema(version: string): Record<string, unknown> {
   const defs: Record<string, unknown> = {};
   const requests: unknown[] = [];
   for (const [method, { params, result }] of Object.entries(METHOD_SCHEMAS)) {
-    defs[`${pascal(method)}Params`] = jsonSchema(params, "input");
-    defs[`${pascal(method)}Result`] = jsonSchema(result, "output");
-    requests.push({
-      type: "object",
-      properties: {
-        jsonrpc: { const: "2.0" },
-        id: { type: ["string", "number", "null"] },
-        method: { const: method },
-        params: { $ref: `#/$defs/${pascal(method)}Params` },
-      },
-      required: ["jsonrpc", "method"],
-    });
+    defs[`${pascal(method)}Params`] = toJsonSchema(params, "input");
+    defs[`${pascal(method)}Result`] = toJsonSchema(result, "output");
+    requests.push(envelope(method, `${pascal(method)}Params`, true));
   }
-  for (const [method, params] of Object.entries(NOTIFICATION_SCHEMAS)) defs[`${pascal(method)}Notification`] = jsonSchema(params, "output");
+  const notifications: unknown[] = [];
+  for (const [method, params] of Object.entries(NOTIFICATION_SCHEMAS)) {
+    defs[`${pascal(method)}Notification`] = toJsonSchema(params, "output");
+    notifications.push(envelope(method, `${pascal(method)}Notification`, false));
+  }
+  defs.SidecarNotification = { anyOf: notifications };
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
-    $id: "https://acp-sessions/protocol.schema.json",
+    $id: "urn:acp-sessions:protocol",
     title: `acp-sessions protocol ${version}`,
-    description: "A request to the acp-sessions sidecar. $defs: <Method>Params, <Method>Result, <Notification>Notification.",
+    description:
+      "A request to the acp-sessions sidecar. $defs: <Method>Params and <Method>Result for every method, " +
+      "<Name>Notification for the params of each notification the sidecar sends, SidecarNotification for their envelopes.",
     anyOf: requests,
     $defs: defs,
   };

@@ -47,14 +47,4 @@ describe("examples/", () => {
     expect(stdout).toContain("replayed agent_message_chunk a1");
     expect(stdout).toContain("sidecar exited with code 0");
   });
-
-  it("agent/: an ACP agent keeps its sessions in acp-sessions and answers list and load from it", async () => {
-    const { stdout } = await run(process.execPath, [join("dist", "examples", "agent", "drive.js")], options);
-    expect(stdout).toContain("agent_message_chunk: echo: hello (2 messages stored)");
-    expect(stdout).toMatch(/^session\/list: [0-9a-f-]{36} "where do you keep this\?"$/m);
-    expect(stdout).toContain(
-      "session/load:\n  user_message_chunk: hello\n  agent_message_chunk: echo: hello\n  user_message_chunk: where do you keep this?",
-    );
-    expect(stdout).toMatch(/done\n$/);
-  });
 });
