@@ -1,0 +1,68 @@
+/**
+ * Where the Redis store keeps things. Sessions are spread over a fixed number of buckets; every key of
+ * bucket b starts with `<prefix>{b<b>}:`, so Redis Cluster keeps a bucket in one slot and every script,
+ * which touches one bucket, runs on one node. A session lives in the bucket its id hashes to, except
+ * a fork: it lives with its lineage's root (see redis.ts), and an alias in its own id's bucket says where.
+ *
+ * Keys of one bucket, after its key prefix:
+ *   s:<id>       the session (hash), with its own history segment's parent, base and freed count
+ *   a:<id>       alias: the bucket a fork lives in, kept in the bucket its id hashes to
+ *   g:<seg>      the same three for a segment whose session is gone while forks still read it (hash)
+ *   m:<seg>      the segment's messages, as stored JSON (list)
+ *   d:<seg>      per message: its role's first letter and its id (list), to trim by turns and free ids
+ *   i:<seg>      message id → absolute position (hash), for retries and afterMessageId
+ *   c:<seg>      the forks' segments reading this one, scored by where they start (sorted set)
+ *   live, arch   the listing indexes, active and archived, scored by creation (sorted sets)
+ *   idle         idle deadlines, Redis server clock ms (sorted set)
+ *   events       expiries, for every sidecar to announce (stream)
+ * A segment is named after the session that created it and appends to it; it outlives that session
+ * while forks still read it.
+ */
+export const LAYOUT_VERSION = "1";
+
+export class KeyLayout {
+  readonly config: string;
+  private readonly bucketPrefixes: string[];
+
+  constructor(
+    readonly prefix: string,
+    readonly buckets: number,
+  ) {
+    this.config = `${prefix}config`;
+    this.bucketPrefixes = Array.from({ length: buckets }, (_, b) => `${prefix}{b${b}}:`);
+  }
+
+  /** The bucket an id hashes to: FNV-1a over its UTF-8 bytes. Part of the layout: never change it. */
+  home(sessionId: string): number {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(sessionId, "utf8")) hash = Math.imul(hash ^ byte, 0x01000193);
+    return (hash >>> 0) % this.buckets;
+  }
+
+  /** Every key of bucket `b` starts with this. */
+  bucket(b: number): string {
+    return this.bucketPrefixes[b]!;
+  }
+
+  session(b: number, sessionId: string): string {
+    return `${this.bucketPrefixes[b]}s:${sessionId}`;
+  }
+
+  alias(b: number, sessionId: string): string {
+    return `${this.bucketPrefixes[b]}a:${sessionId}`;
+  }
+
+  index(b: number, name: "live" | "arch" | "idle" | "events"): string {
+    return `${this.bucketPrefixes[b]}${name}`;
+  }
+
+  /** A SCAN MATCH pattern for every key under the prefix. */
+  pattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+  }
+
+  /** Keys that are not session data: the layout record and the expiry streams (capped, not per session). */
+  isBookkeeping(key: string): boolean {
+    return key === this.config || key.endsWith("}:events");
+  }
+}

@@ -1,0 +1,425 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/log.js";
+import { StoreUnavailableError } from "../../src/store/errors.js";
+import { StoreOpenError, type BackendOptions } from "../../src/store/index.js";
+import { MemoryStore } from "../../src/store/memory.js";
+import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
+import type { ExpiredSession, Role, SessionRecord, StoreOptions } from "../../src/store/types.js";
+import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
+import { message, newSession, storeContract } from "./contract.js";
+
+const noRedis = skipWithoutRedis("the Redis store tests", { binary: false });
+// With only REDIS_URL, the contract runs there; the tests that stop and start a server need their own.
+const noBinary = noRedis || skipWithoutRedis("the Redis start-up and fault tests (REDIS_URL serves the rest)");
+
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+let server: RedisServer | undefined;
+let url = process.env.REDIS_URL ?? "";
+let prefixes = 0;
+const freshPrefix = () => `t${process.pid}-${Date.now()}-${++prefixes}:`;
+const backend = (redisPrefix: string, redisBuckets = 16, storeWaitMs = 0): BackendOptions => ({
+  log: silentLogger,
+  redisPrefix,
+  redisBuckets,
+  storeWaitMs,
+});
+const texts = (messages: Buffer[]) => messages.map((m) => JSON.parse(m.toString()).messageId as string);
+
+/** Polls an async condition until it holds (errors count as "not yet"); fails after `ms`. */
+async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const opened: RedisStore[] = [];
+async function open(options: Partial<StoreOptions> = {}, prefix = freshPrefix(), target = url): Promise<RedisStore> {
+  const store = await openRedisStore(target, { maxIdleMs: HOUR, ...options }, backend(prefix));
+  opened.push(store);
+  return store;
+}
+
+beforeAll(async () => {
+  if (noRedis || process.env.REDIS_URL) return;
+  server = await RedisServer.start();
+  url = server.url;
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe.skipIf(noRedis)("redis store", () => {
+  storeContract("redis", () => {
+    const prefix = freshPrefix();
+    const stores: RedisStore[] = [];
+    let options: StoreOptions = { maxIdleMs: HOUR };
+    const openShared = async () => {
+      const store = await openRedisStore(url, options, backend(prefix));
+      stores.push(store);
+      return store;
+    };
+    return {
+      open: async (o) => {
+        options = o;
+        return openShared();
+      },
+      second: openShared,
+      cleanup: async () => {
+        await Promise.all(stores.map((s) => s.close()));
+      },
+    };
+  });
+
+  it("keeps deployments with different prefixes apart", async () => {
+    const a = await open();
+    const b = await open();
+    const { sessionId } = await a.create(newSession(), T0);
+    await a.update({ sessionId, messages: [message("m")], changes: {} }, T0);
+    expect(await b.has(sessionId)).toBe(false);
+    expect((await b.list({ limit: 10 })).sessions).toEqual([]);
+    expect(await b.footprint()).toEqual({ keys: 0 });
+    expect((await a.footprint()).keys).toBeGreaterThan(0);
+  });
+
+  it("refuses to start with another bucket count than the one recorded", async () => {
+    const prefix = freshPrefix();
+    await (await openRedisStore(url, { maxIdleMs: HOUR }, backend(prefix, 16))).close();
+    const err = await openRedisStore(url, { maxIdleMs: HOUR }, backend(prefix, 8)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreOpenError);
+    expect((err as Error).message).toMatch(/16 buckets, not 8: start with --redis-buckets 16/);
+    await (await openRedisStore(url, { maxIdleMs: HOUR }, backend(prefix, 16))).close();
+  });
+
+  it("announces every expiry to every handle, once, whoever applied it", async () => {
+    const prefix = freshPrefix();
+    const a = await open({ maxIdleMs: 10 }, prefix);
+    const b = await open({ maxIdleMs: 10 }, prefix);
+    const heard = { a: [] as ExpiredSession[], b: [] as ExpiredSession[] };
+    a.onExpired((e) => heard.a.push(e));
+    b.onExpired((e) => heard.b.push(e));
+    const created: string[] = [];
+    for (let i = 0; i < 20; i++) created.push((await a.create(newSession(), T0)).sessionId);
+    const [fromA, fromB] = await Promise.all([a.expireDue(T0 + 10, 7), b.expireDue(T0 + 10, 100)]);
+    const rest = await a.expireDue(T0 + 10, 100);
+    expect([...fromA, ...fromB, ...rest].map((e) => e.sessionId).sort()).toEqual([...created].sort());
+    // A later expiry, heard by both, shows every earlier event has been read too.
+    const last = (await a.create(newSession(), T0 + 100)).sessionId;
+    await b.expireDue(T0 + 110, 100);
+    await eventually(async () => heard.a.some((e) => e.sessionId === last) && heard.b.some((e) => e.sessionId === last), "the last expiry");
+    for (const events of [heard.a, heard.b]) {
+      expect(events.map((e) => e.sessionId).sort()).toEqual([...created, last].sort());
+      expect(events.find((e) => e.sessionId === last)).toEqual({
+        sessionId: last,
+        createdAt: T0 + 100,
+        lastAccessed: T0 + 100,
+        expiredAt: T0 + 110,
+        messageCount: 0,
+        action: "delete",
+      });
+    }
+  });
+
+  it("a handle that never saw a fork finds it, and finds it gone once another handle removed it", async () => {
+    const prefix = freshPrefix();
+    const a = await open({}, prefix);
+    const b = await open({}, prefix);
+    const parent = (await a.create(newSession(), T0)).sessionId;
+    await a.update({ sessionId: parent, messages: [message("p1"), message("p2")], changes: {} }, T0);
+    const forks: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      forks.push(
+        (await a.fork({ parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/f", mcpServers: [], title: undefined }, T0))
+          .sessionId,
+      );
+    }
+    for (const fork of forks) expect(texts((await b.get(fork, {}, T0)).messages)).toEqual(["p1", "p2"]);
+    for (const fork of forks) expect(await a.remove(fork)).toBe(true);
+    for (const fork of forks) {
+      expect(await b.has(fork)).toBe(false);
+      expect(await b.remove(fork)).toBe(false);
+    }
+    await a.remove(parent);
+    expect(await b.footprint()).toEqual({ keys: 0 });
+  });
+
+  it("keeps any text whole, and one odd request never fails the others pipelined with it", async () => {
+    const store = await open();
+    const odd = ['quote" and \\ backslash', "new\nline", "tab\t", "ünïcødé ✓ 🎉", "{not json", "", " "];
+    const sessions = await Promise.all(odd.map((title) => store.create(newSession({ title, cwd: `/w/${title}` }), T0)));
+    const results = await Promise.allSettled([
+      ...sessions.map((s, i) =>
+        store.update({ sessionId: s.sessionId, messages: [message(`id ${odd[i]}`)], changes: { title: odd[i]! + "!" } }, T0),
+      ),
+      store.update({ sessionId: sessions[0]!.sessionId, messages: [], changes: { title: "\ud800 lone surrogate" } }, T0),
+      store.get("missing", {}, T0),
+    ]);
+    expect(results.slice(0, odd.length + 1).every((r) => r.status === "fulfilled")).toBe(true);
+    for (const [i, s] of sessions.entries()) {
+      const { session, messages } = await store.get(s.sessionId, {}, T0);
+      expect(session.cwd).toBe(`/w/${odd[i]}`);
+      expect(texts(messages)).toEqual([`id ${odd[i]}`]);
+      if (i > 0) expect(session.title).toBe(odd[i]! + "!");
+    }
+  });
+
+  for (const onExpire of ["delete", "archive"] as const) {
+    it(`matches the memory store over thousands of random steps (onExpire ${onExpire}), then leaves no key behind`, async () => {
+      const options: StoreOptions = {
+        maxIdleMs: 20_000,
+        maxLifetimeMs: 150_000,
+        onExpire,
+        maxContextMessages: 12,
+        onContextFull: "trim",
+      };
+      const prefix = freshPrefix();
+      const handles = [await open(options, prefix), await open(options, prefix)];
+      const model = new MemoryStore(options);
+      const tally = await randomSteps(handles, model, 2000, onExpire === "delete" ? 1 : 2);
+      // The sequence did reach what it is meant to check.
+      expect(Object.entries(tally).filter(([, count]) => count === 0)).toEqual([]);
+      for (const { sessionId } of model.list({ limit: 100_000, archived: "include" }).sessions) {
+        expect(model.remove(sessionId)).toBe(true);
+        expect(await handles[0]!.remove(sessionId)).toBe(true);
+      }
+      expect(Object.values(model.footprint()).every((v) => v === 0)).toBe(true);
+      expect(await handles[1]!.footprint()).toEqual({ keys: 0 });
+    });
+  }
+});
+
+/** Runs the same random operations on Redis (through either handle) and on the memory store, comparing every answer. */
+async function randomSteps(handles: RedisStore[], model: MemoryStore, steps: number, seed: number): Promise<Record<string, number>> {
+  const tally = { trims: 0, forks: 0, readsOfOrphanedForks: 0, expiries: 0, lifetimeCaps: 0, refusals: 0 };
+  const random = mulberry32(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const roles: Role[] = ["user", "user", "assistant", "assistant", "system"];
+  let now = T0;
+  let counter = 0;
+  const live = () => model.list({ limit: 100_000, archived: "include" }).sessions.map((s) => s.sessionId);
+  const same = (got: SessionRecord, want: SessionRecord) =>
+    expect(got).toEqual({ ...want, clientCapabilities: want.clientCapabilities ?? null });
+  const both = async <T>(redis: () => Promise<T>, memory: () => T): Promise<[T, T] | [unknown, unknown, "threw"]> => {
+    let expected: T;
+    try {
+      expected = memory();
+    } catch (err) {
+      const got = await redis().catch((e: unknown) => e);
+      expect((got as Error).constructor).toBe((err as Error).constructor);
+      return [got, err, "threw"];
+    }
+    return [await redis(), expected];
+  };
+  for (let step = 0; step < steps; step++) {
+    now += 1 + Math.floor(random() * 400);
+    const store = pick(handles);
+    const ids = live();
+    const r = random();
+    if (r < 0.12 || ids.length === 0) {
+      const retention =
+        random() < 0.2 ? { maxIdleMs: random() < 0.5 ? 5_000 : null, pinned: random() < 0.5 } : { maxIdleMs: null, pinned: false };
+      const input = newSession({ retention, title: random() < 0.3 ? `t${step}` : null });
+      const [got, want] = await both(
+        () => store.create(input, now),
+        () => model.create(input, now),
+      );
+      same(got as SessionRecord, want as SessionRecord);
+    } else if (r < 0.45) {
+      const sessionId = pick(ids);
+      const history = model.readMessages(sessionId, 0, 1000).map((m) => JSON.parse(m.toString()).messageId as string);
+      const fresh = Array.from({ length: 1 + Math.floor(random() * 4) }, () => message(`m${++counter}`, pick(roles)));
+      const messages = random() < 0.2 && history.length > 0 ? [message(pick(history)), ...fresh] : fresh;
+      const changes = random() < 0.1 ? { title: random() < 0.5 ? null : `u${step}` } : {};
+      const request = { sessionId, messages, changes, expectedRevision: random() < 0.1 ? 1 : undefined };
+      const result = await both(
+        () => store.update(request, now),
+        () => model.update(request, now),
+      );
+      if (result.length === 2) {
+        const [got, want] = result;
+        same(got.session, want.session);
+        if (want.trimmed > 0) tally.trims++;
+        expect([got.appended, got.trimmed]).toEqual([want.appended, want.trimmed]);
+      }
+    } else if (r < 0.55) {
+      const parentSessionId = pick(ids);
+      const history = model.readMessages(parentSessionId, 0, 1000).map((m) => JSON.parse(m.toString()).messageId as string);
+      const request = {
+        parentSessionId,
+        sessionId: newSession().sessionId,
+        cwd: "/fork",
+        mcpServers: ["m"],
+        title: random() < 0.5 ? undefined : `f${step}`,
+        atMessageId: history.length > 0 && random() < 0.6 ? pick(history) : random() < 0.05 ? "missing" : undefined,
+      };
+      const result = await both(
+        () => store.fork(request, now),
+        () => model.fork(request, now),
+      );
+      if (result.length === 2) {
+        same(result[0], result[1]);
+        tally.forks++;
+      } else {
+        tally.refusals++;
+      }
+    } else if (r < 0.63) {
+      const sessionId = pick(ids);
+      expect(await store.remove(sessionId)).toBe(model.remove(sessionId));
+    } else if (r < 0.8) {
+      const sessionId = pick(ids);
+      const window = random() < 0.5 ? {} : { offset: Math.floor(random() * 8), limit: Math.floor(random() * 8) };
+      const [got, want] = (await both(
+        () => store.get(sessionId, window, now),
+        () => model.get(sessionId, window, now),
+      )) as [Awaited<ReturnType<RedisStore["get"]>>, ReturnType<MemoryStore["get"]>];
+      same(got.session, want.session);
+      expect(texts(got.messages)).toEqual(texts(want.messages));
+      if (want.session.parentSessionId && model.has(want.session.parentSessionId) === false) tally.readsOfOrphanedForks++;
+    } else if (r < 0.86) {
+      const sessionId = pick(ids);
+      const archived = random() < 0.5;
+      const [got, want] = await both(
+        () => store.setArchived(sessionId, archived, now),
+        () => model.setArchived(sessionId, archived, now),
+      );
+      same(got as SessionRecord, want as SessionRecord);
+    } else if (r < 0.94) {
+      now += Math.floor(random() * 15_000);
+      const got = await store.expireDue(now, 10_000);
+      const want = model.expireDue(now, 10_000);
+      const order = (e: ExpiredSession[]) => e.map((x) => `${x.sessionId} ${x.action} ${x.messageCount} ${x.lastAccessed}`).sort();
+      expect(order(got)).toEqual(order(want));
+      tally.expiries += want.length;
+      tally.lifetimeCaps += want.filter((e) => e.expiredAt - e.createdAt >= 150_000).length;
+    } else {
+      const query = {
+        limit: 1 + Math.floor(random() * 6),
+        archived: pick(["exclude", "include", "only"] as const),
+        cwd: random() < 0.3 ? "/fork" : undefined,
+      };
+      let cursor: string | undefined;
+      let modelCursor: string | undefined;
+      do {
+        const got = await store.list({ ...query, cursor });
+        const want = model.list({ ...query, cursor: modelCursor });
+        expect(got.sessions.map((s) => s.sessionId)).toEqual(want.sessions.map((s) => s.sessionId));
+        expect(got.nextCursor === undefined).toBe(want.nextCursor === undefined);
+        cursor = got.nextCursor;
+        modelCursor = want.nextCursor;
+      } while (cursor);
+    }
+  }
+  return tally;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe.skipIf(noBinary)("redis store: start-up and faults", () => {
+  let own: RedisServer | undefined;
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await own?.stop();
+    own = undefined;
+  });
+
+  it("refuses to start when Redis is unreachable, with a one-line StoreOpenError", async () => {
+    const err = await openRedisStore("redis://127.0.0.1:1", { maxIdleMs: HOUR }, backend("x:")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreOpenError);
+    expect((err as Error).message).toMatch(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+    expect((err as Error).message).not.toContain("\n");
+  });
+
+  it("waits for Redis at start-up when asked to", async () => {
+    const probe = await RedisServer.start();
+    const port = probe.port;
+    await probe.stop();
+    const opening = openRedisStore(`redis://127.0.0.1:${port}`, { maxIdleMs: HOUR }, backend(freshPrefix(), 16, 60_000));
+    own = await RedisServer.start({ port });
+    const store = await opening;
+    opened.push(store);
+    expect((await store.create(newSession(), T0)).revision).toBe(1);
+  });
+
+  it("reads user, password and database from the URL, and fails at once on a wrong password", async () => {
+    own = await RedisServer.start({ args: ["--requirepass", "s3cret"] });
+    const store = await open({}, freshPrefix(), `redis://:s3cret@127.0.0.1:${own.port}/3`);
+    const { sessionId } = await store.create(newSession(), T0);
+    expect(own.cli("-a", "s3cret", "--no-auth-warning", "-n", "3", "dbsize").trim()).not.toBe("0");
+    expect(own.cli("-a", "s3cret", "--no-auth-warning", "-n", "0", "dbsize").trim()).toBe("0");
+    expect(await store.has(sessionId)).toBe(true);
+    const err = await openRedisStore(`redis://default:wrong@127.0.0.1:${own.port}`, { maxIdleMs: HOUR }, backend("x:", 16, 60_000)).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StoreOpenError);
+    expect((err as Error).message).toMatch(/WRONGPASS|invalid/);
+  });
+
+  it("fails requests fast with StoreUnavailableError while Redis is down, and serves again once it is back", async () => {
+    own = await RedisServer.start({ appendonly: true });
+    const store = await open({}, freshPrefix(), own.url);
+    const { sessionId } = await store.create(newSession(), T0);
+    await store.update({ sessionId, messages: [message("before")], changes: {} }, T0);
+    await own.kill();
+    const attempts = [
+      () => store.get(sessionId, {}, T0),
+      () => store.update({ sessionId, messages: [message("during")], changes: {} }, T0),
+      () => store.create(newSession(), T0),
+      () => store.list({ limit: 10 }),
+      () => store.expireDue(T0, 10),
+    ];
+    for (const attempt of attempts) {
+      const started = Date.now();
+      const err = await attempt().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      // A failure, not a hang: well under the client's patience (the store's own bound is about 1 s).
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+    await own.start();
+    const after = await eventually(() => store.get(sessionId, {}, T0), "the store to serve again");
+    expect(texts(after.messages)).toEqual(["before"]);
+    expect((await store.update({ sessionId, messages: [message("after")], changes: {} }, T0)).session.messageCount).toBe(2);
+  });
+
+  it("loses no acknowledged write when Redis crashes, with appendonly yes", async () => {
+    own = await RedisServer.start({ appendonly: true });
+    const store = await open({}, freshPrefix(), own.url);
+    const { sessionId } = await store.create(newSession(), T0);
+    const acknowledged: string[] = [];
+    let stop = false;
+    let counter = 0;
+    // Four writers keep appends in flight (pipelined) while the server is killed.
+    const writers = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const id = `m${++counter}`;
+        try {
+          await store.update({ sessionId, messages: [message(id)], changes: {} }, T0);
+          acknowledged.push(id);
+        } catch {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    });
+    await eventually(async () => acknowledged.length >= 2000, "2,000 acknowledged appends");
+    await own.kill();
+    stop = true;
+    await Promise.all(writers);
+    await own.start();
+    const stored = new Set(texts((await eventually(() => store.get(sessionId, {}, T0), "the store to serve again")).messages));
+    expect(acknowledged.filter((id) => !stored.has(id))).toEqual([]);
+  });
+});
