@@ -16,6 +16,8 @@ import { availableParallelism, cpus } from "node:os";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { MemoryStore } from "../../src/store/memory.js";
+import { benchRedis } from "./redis.js";
+import { benchSqlite } from "./sqlite.js";
 import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/acp-sessions.js", import.meta.url));
@@ -67,12 +69,12 @@ process.stdin.on("data", (chunk) => {
 `;
 
 const peers = new Set<ChildProcessWithoutNullStreams>();
-// Never leave a sidecar behind, and never hang: a stuck run fails after 5 minutes.
+// Never leave a sidecar behind, and never hang: a stuck run fails after 10 minutes.
 process.on("exit", () => peers.forEach((child) => child.kill("SIGKILL")));
 setTimeout(() => {
   console.error("bench: timed out");
   process.exit(1);
-}, 300_000).unref();
+}, 600_000).unref();
 
 /** A spawned peer whose stdout lines are counted (text is looked at only during setup). */
 class Peer {
@@ -362,4 +364,6 @@ table(
     ...(await listPastArchived(memory(), 100_000)),
   ].map((r) => [r.name, r.value]),
 );
+table("SQLite store (sqlite:<file>)", ["measure", "value"], (await benchSqlite()).map((r) => [r.name, r.value]));
+table("Redis store (a local redis-server)", ["measure", "value"], (await benchRedis()).map((r) => [r.name, r.value]));
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
