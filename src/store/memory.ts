@@ -1,14 +1,7 @@
 import { CreationIndex } from "./creation-index.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import { encodeCursor, sequenceBelow } from "./cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
-import {
-  CwdMismatchError,
-  InvalidCursorError,
-  LimitExceededError,
-  MessageNotFoundError,
-  RevisionConflictError,
-  SessionNotFoundError,
-} from "./errors.js";
+import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "./errors.js";
 import { History, HistoryStats } from "./memory-history.js";
 import { DEFAULT_RETENTION } from "./types.js";
 import type {
@@ -165,12 +158,7 @@ export class MemoryStore implements SessionStore {
   }
 
   list(query: ListQuery): ListPage {
-    let below = Infinity;
-    if (query.cursor !== undefined) {
-      const position = decodeCursor(query.cursor);
-      if (typeof position !== "number" || !Number.isSafeInteger(position)) throw new InvalidCursorError(query.cursor);
-      below = position;
-    }
+    const below = sequenceBelow(query.cursor, Infinity);
     const cwd = query.cwd;
     const page = this.byCreation.page(below, query.limit, query.archived ?? "exclude", (s) => cwd === undefined || s.cwd === cwd);
     const sessions = page.items.map(record);

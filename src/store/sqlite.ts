@@ -1,9 +1,8 @@
 import { closeSync, openSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import { encodeCursor, sequenceBelow } from "./cursor.js";
 import {
   CwdMismatchError,
-  InvalidCursorError,
   LimitExceededError,
   MessageNotFoundError,
   RevisionConflictError,
@@ -300,12 +299,7 @@ export class SqliteStore implements SessionStore {
   }
 
   list(query: ListQuery): ListPage {
-    let below = NO_LIMIT;
-    if (query.cursor !== undefined) {
-      const position = decodeCursor(query.cursor);
-      if (typeof position !== "number" || !Number.isSafeInteger(position)) throw new InvalidCursorError(query.cursor);
-      below = position;
-    }
+    const below = sequenceBelow(query.cursor, NO_LIMIT);
     const archived = query.archived ?? "exclude";
     const rows = this.guard(() => {
       const take = query.limit + 1;

@@ -63,7 +63,7 @@ export interface ForkRequest {
   sessionId: string;
   cwd: string;
   mcpServers: string[];
-  /** null = the parent's title. */
+  /** undefined = the parent's title; null = no title. */
   title: string | null | undefined;
   /** The fork keeps the parent's messages up to and including this one; undefined = all of them. */
   atMessageId?: string;
