@@ -12,6 +12,7 @@ import {
 } from "./errors.js";
 import type { BackendOptions } from "./index.js";
 import { StoreOpenError } from "./index.js";
+import { ReadCache, ownedCopies } from "./sqlite-cache.js";
 import { SCHEMA_VERSION, TABLES, oneLine, prepareDatabase } from "./sqlite-schema.js";
 import { DEFAULT_RETENTION } from "./types.js";
 import type {
@@ -150,9 +151,10 @@ const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 /**
  * The SQLite store. Every write is atomic under the file's write lock (BEGIN IMMEDIATE), so revision
  * checks and expiries are exact across processes; with group commit the writes of one event-loop turn
- * share a transaction, each in a savepoint of its own. Everything is read from the file, so sidecars
- * sharing it see each other's writes at once. Forks share history through segments as the memory
- * store does, and every operation costs in proportion to the rows it touches.
+ * share a transaction, each in a savepoint of its own. Sidecars sharing the file see each other's
+ * writes at once: what this connection keeps of its reads (sqlite-cache.ts) is dropped whenever
+ * another connection has committed. Forks share history through segments as the memory store does,
+ * and every operation costs in proportion to the rows it touches.
  */
 export class SqliteStore implements SessionStore {
   private readonly sql: ReturnType<typeof statements>;
@@ -161,6 +163,9 @@ export class SqliteStore implements SessionStore {
   private batch: { done: Promise<void>; settle: (err?: unknown) => void; changed: boolean } | undefined;
   /** Rows written to record an access, so write() can tell them from real changes. */
   private accessWrites = 0;
+  private readonly cache = new ReadCache<SessionRow>();
+  /** PRAGMA data_version when the cache was last known right. */
+  private cacheVersion: unknown;
   private closed = false;
 
   constructor(
@@ -180,7 +185,6 @@ export class SqliteStore implements SessionStore {
   }
 
   get(sessionId: string, window: ContextWindow, now: number): MaybePromise<SessionSnapshot> {
-    // Its one write comes last, so it needs no savepoint of its own.
     return this.write(() => {
       const row = this.require(sessionId);
       let from = window.offset ?? 0;
@@ -189,10 +193,10 @@ export class SqliteStore implements SessionStore {
         if (index < 0) throw new MessageNotFoundError("afterMessageId", window.afterMessageId);
         from = index + 1;
       }
-      const messages = this.slice(row, from, window.limit ?? NO_LIMIT);
+      const messages = this.slice(row, from, window.limit ?? NO_LIMIT, true);
       this.access(row, now);
       return { session: record(row), messages };
-    }, false);
+    }, "access");
   }
 
   update(request: UpdateRequest, now: number): MaybePromise<UpdateResult> {
@@ -238,7 +242,7 @@ export class SqliteStore implements SessionStore {
   readMessages(sessionId: string, from: number, count: number): Buffer[] {
     return this.read(() => {
       const row = this.find(sessionId);
-      return row ? this.slice(row, from, count) : [];
+      return row ? this.slice(row, from, count, false) : [];
     });
   }
 
@@ -339,8 +343,12 @@ export class SqliteStore implements SessionStore {
       idle.sort((a, b) => a.deadline - b.deadline || a.row.seq - b.row.seq);
       for (const { row } of idle.slice(0, room)) {
         expired.push(expiry(row, now, onExpire));
-        if (onExpire === "archive") this.sql.setArchived.run(1, row.revision + 1, row.seq);
-        else this.deleteSession(row);
+        if (onExpire === "archive") {
+          this.sql.setArchived.run(1, row.revision + 1, row.seq);
+          this.cache.forget(row.session_id);
+        } else {
+          this.deleteSession(row);
+        }
       }
       return expired;
     });
@@ -364,22 +372,49 @@ export class SqliteStore implements SessionStore {
    * savepoint in the turn's transaction (a failure undoes only this request), and once the turn has
    * changed anything but access times its results are released only after the commit: an answer
    * never shows what a kill could still undo. (Access times alone hold no answer back; losing the
-   * last milliseconds of them only lets a session expire a little sooner.) Work whose only write is
-   * its last statement may skip the savepoint: one statement applies whole or not at all.
+   * last milliseconds of them only lets a session expire a little sooner.) Work of kind "access"
+   * writes nothing but an access time, as its last statement: one statement applies whole or not at
+   * all, so it needs no savepoint, and it changes nothing a commit must come before.
    */
-  private write<T>(work: () => T, savepoint = true): MaybePromise<T> {
-    if (!this.groupCommit) return this.guard(() => this.transaction.immediate(work) as T);
+  private write<T>(work: () => T, kind: "change" | "access" = "change"): MaybePromise<T> {
+    if (!this.groupCommit) return this.guard(() => this.transaction.immediate(() => this.cached(work, true)) as T);
     const batch = this.guard(() => this.openBatch());
+    if (kind === "access") return this.guard(() => this.cached(work));
     const changesBefore = this.sql.totalChanges.get() as number;
     const accessesBefore = this.accessWrites;
-    const result = this.guard(() => (savepoint ? (this.transaction(work) as T) : work()));
+    const result = this.guard(() => this.transaction(() => this.cached(work)) as T);
     if ((this.sql.totalChanges.get() as number) - changesBefore > this.accessWrites - accessesBefore) batch.changed = true;
     return batch.changed ? batch.done.then(() => result) : result;
   }
 
   /** A read in one snapshot; inside an open batch it sees that batch's writes. */
   private read<T>(work: () => T): T {
-    return this.guard(() => this.transaction.deferred(work) as T);
+    return this.guard(() => this.transaction.deferred(() => this.cached(work, true)) as T);
+  }
+
+  /**
+   * Runs one request's work inside a transaction (which, when it has just begun, checks the cache
+   * first). The cache keeps the rows the work leaves only if it succeeds: a failure's rollback leaves
+   * the file as it was.
+   */
+  private cached<T>(work: () => T, begun = false): T {
+    if (begun) this.checkCache();
+    try {
+      const result = work();
+      this.cache.keep();
+      return result;
+    } catch (err) {
+      this.cache.discard();
+      throw err;
+    }
+  }
+
+  /** Inside a transaction: drops the cache if another connection has committed since it was filled. */
+  private checkCache(): void {
+    const version = this.sql.dataVersion.get();
+    if (version === this.cacheVersion) return;
+    this.cache.clear();
+    this.cacheVersion = version;
   }
 
   private openBatch(): NonNullable<SqliteStore["batch"]> {
@@ -388,6 +423,7 @@ export class SqliteStore implements SessionStore {
     if (this.batch) return this.batch;
     for (const other of openBatches) other.commitBatch();
     this.sql.begin.run();
+    this.checkCache();
     let settle!: (err?: unknown) => void;
     const done = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
     // Each request's own promise carries a failure; this one alone must not count as unhandled.
@@ -407,6 +443,8 @@ export class SqliteStore implements SessionStore {
       this.settleBatch();
     } catch (err) {
       if (this.db.inTransaction) this.sql.rollback.run();
+      // The cache holds what the lost transaction wrote.
+      this.cache.clear();
       this.settleBatch(err);
     }
   }
@@ -437,8 +475,10 @@ export class SqliteStore implements SessionStore {
   }
 
   private find(sessionId: string): SessionRow | undefined {
+    const cached = this.cache.borrow(sessionId);
+    if (cached) return cached;
     const values = this.sql.sessionById.get(sessionId) as unknown[] | undefined;
-    return values && sessionRow(values);
+    return values && this.cache.lend(sessionRow(values));
   }
 
   private rows(statement: BetterSqlite3.Statement, ...params: unknown[]): SessionRow[] {
@@ -485,6 +525,7 @@ export class SqliteStore implements SessionStore {
     };
     row.seq = Number(this.sql.insertSession.run(row).lastInsertRowid);
     this.sql.countSession.run();
+    this.cache.lend(row);
     return record(row);
   }
 
@@ -502,6 +543,7 @@ export class SqliteStore implements SessionStore {
   }
 
   private deleteSession(row: SessionRow): void {
+    this.cache.forget(row.session_id);
     this.sql.deleteSession.run(row.seq);
     this.sql.uncountSession.run();
     this.sql.dropEmptyCount.run();
@@ -521,6 +563,7 @@ export class SqliteStore implements SessionStore {
       const segment = this.sql.segmentById.get(id) as (Segment & { owned: number }) | undefined;
       if (!segment || segment.owned) return;
       const needed = this.sql.highestChildBase.get(id) as number | null;
+      this.cache.dropSegment(id);
       if (needed !== null) {
         this.sql.deleteMessagesFrom.run(id, needed, id);
         return;
@@ -544,8 +587,11 @@ export class SqliteStore implements SessionStore {
     return -1;
   }
 
-  /** Visible messages [from, from + count) as stored JSON: walks back only as far as the window reaches. */
-  private slice(row: SessionRow, from: number, count: number): Buffer[] {
+  /**
+   * Visible messages [from, from + count) as stored JSON: walks back only as far as the window reaches.
+   * Reads may `cache` what they read; a replay streaming a long history does not.
+   */
+  private slice(row: SessionRow, from: number, count: number, cache: boolean): Buffer[] {
     const first = row.first_position + from;
     const end = row.first_position + row.message_count;
     const last = count >= end - first ? end : first + count;
@@ -554,7 +600,7 @@ export class SqliteStore implements SessionStore {
     let upto = last;
     for (let segment: Segment | null = head(row); segment && upto > first;) {
       const begin = Math.min(upto, Math.max(first, segment.base));
-      if (begin < upto) runs.push(this.messages(segment.id, begin, upto));
+      if (begin < upto) runs.push(this.messages(segment.id, begin, upto, cache));
       upto = begin;
       segment = segment.parent === null ? null : this.segment(segment.parent);
     }
@@ -562,11 +608,19 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Read as text and copied into pooled buffers: a buffer of its own per message costs several
-   * times more. Answers are written and dropped, so no slab outlives its request.
+   * Read as text and copied into pooled buffers (a buffer of its own per message costs several times
+   * more; answers are written and dropped, so no slab outlives its request), or into one block that
+   * the cache keeps.
    */
-  private messages(segment: number, from: number, to: number): Buffer[] {
+  private messages(segment: number, from: number, to: number, cache: boolean): Buffer[] {
+    const hit = cache ? this.cache.messages(segment, from, to) : undefined;
+    if (hit) return hit;
     const texts = this.sql.messageRange.all(segment, from, segment, to) as string[];
+    if (cache) {
+      const copies = ownedCopies(texts);
+      this.cache.storeMessages(segment, from, copies);
+      return copies;
+    }
     const out = new Array<Buffer>(texts.length);
     for (let i = 0; i < texts.length; i++) out[i] = Buffer.from(texts[i]!);
     return out;
@@ -633,6 +687,7 @@ export class SqliteStore implements SessionStore {
       this.sql.detachSegment.run(row.segment);
       this.collect(parent);
     }
+    this.cache.dropSegment(row.segment);
     this.sql.deleteMessagesBelow.run(row.segment, row.segment, row.first_position);
   }
 }
@@ -731,6 +786,7 @@ function statements(db: Database) {
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
     totalChanges: db.prepare("SELECT total_changes()").pluck(),
+    dataVersion: db.prepare("PRAGMA data_version").pluck(),
 
     sessionById: session("WHERE s.session_id = ?"),
     hasSession: db.prepare("SELECT 1 FROM sessions WHERE session_id = ?").pluck(),

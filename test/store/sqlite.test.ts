@@ -205,6 +205,87 @@ describe("sqlite store: group commit", () => {
   });
 });
 
+describe("sqlite store: what a connection keeps of its reads", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "acp-sqlite-cache-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const open = (file: string, groupCommit: boolean, options: Partial<StoreOptions> = {}) =>
+    openSqliteStore(file, { maxIdleMs: 3_600_000, ...options }, backend, { groupCommit });
+  const texts = (messages: Buffer[]) => messages.map((m) => JSON.parse(m.toString()).messageId);
+  const segmentOf = (file: string, sessionId: string) => {
+    const db = new Database(file, { readonly: true });
+    const segment = db.prepare("SELECT segment FROM sessions WHERE session_id = ?").pluck().get(sessionId);
+    db.close();
+    return segment;
+  };
+
+  for (const groupCommit of [true, false]) {
+    const mode = groupCommit ? "group commit" : "a commit per call";
+
+    it(`sees another connection's appends, changes, removals and reused segment ids at the next read (${mode})`, async () => {
+      const file = join(dir, "two.db");
+      const reader = await open(file, groupCommit);
+      const writer = await open(file, groupCommit);
+      const x = await writer.create(newSession(), T0);
+      await writer.update({ sessionId: x.sessionId, messages: [message("x1"), message("x2")], changes: {} }, T0);
+      expect(texts((await reader.get(x.sessionId, {}, T0)).messages)).toEqual(["x1", "x2"]);
+
+      await writer.update({ sessionId: x.sessionId, messages: [message("x3")], changes: { title: "renamed" } }, T0);
+      const after = await reader.get(x.sessionId, {}, T0);
+      expect(texts(after.messages)).toEqual(["x1", "x2", "x3"]);
+      expect(after.session).toMatchObject({ title: "renamed", revision: 3, messageCount: 3 });
+
+      // Removing the newest session frees the highest segment id, which the next session reuses.
+      const segment = segmentOf(file, x.sessionId);
+      await writer.remove(x.sessionId);
+      await expect(Promise.resolve().then(() => reader.get(x.sessionId, {}, T0))).rejects.toThrow(/not found/i);
+      const y = await writer.create(newSession(), T0);
+      await writer.update({ sessionId: y.sessionId, messages: [message("y1"), message("y2")], changes: {} }, T0);
+      expect(segmentOf(file, y.sessionId)).toBe(segment);
+      expect(texts((await reader.get(y.sessionId, {}, T0)).messages)).toEqual(["y1", "y2"]);
+      reader.close();
+      writer.close();
+    });
+
+    it(`reads its own removals, reused segment ids and trims right (${mode})`, async () => {
+      const file = join(dir, "one.db");
+      const store = await open(file, groupCommit, { maxContextMessages: 3, onContextFull: "trim" });
+      const x = await store.create(newSession(), T0);
+      await store.update({ sessionId: x.sessionId, messages: [message("x1"), message("x2", "assistant")], changes: {} }, T0);
+      expect(texts((await store.get(x.sessionId, {}, T0)).messages)).toEqual(["x1", "x2"]);
+      const segment = segmentOf(file, x.sessionId);
+      await store.remove(x.sessionId);
+      const y = await store.create(newSession(), T0);
+      expect(segmentOf(file, y.sessionId)).toBe(segment);
+      await store.update({ sessionId: y.sessionId, messages: [message("y1"), message("y2", "assistant")], changes: {} }, T0);
+      expect(texts((await store.get(y.sessionId, {}, T0)).messages)).toEqual(["y1", "y2"]);
+      await store.update({ sessionId: y.sessionId, messages: [message("y3"), message("y4", "assistant")], changes: {} }, T0);
+      const trimmed = await store.get(y.sessionId, {}, T0);
+      expect(texts(trimmed.messages)).toEqual(["y3", "y4"]);
+      expect(trimmed.session.messageCount).toBe(2);
+      store.close();
+    });
+
+    it(`a request that fails leaves every later read as before it (${mode})`, async () => {
+      const store = await open(join(dir, "fail.db"), groupCommit, { maxContextMessages: 2 });
+      const { sessionId } = await store.create(newSession({ title: "kept" }), T0);
+      await store.update({ sessionId, messages: [message("a")], changes: {} }, T0);
+      const before = await store.get(sessionId, {}, T0);
+      const conflict = () => store.update({ sessionId, messages: [message("b")], changes: { title: "lost" }, expectedRevision: 1 }, T0);
+      expect(conflict).toThrow(RevisionConflictError);
+      const full = () => store.update({ sessionId, messages: [message("b"), message("c")], changes: { title: "lost too" } }, T0);
+      expect(full).toThrow(/maxContextMessages/);
+      const after = await store.get(sessionId, {}, T0);
+      expect(after.session).toEqual(before.session);
+      expect(texts(after.messages)).toEqual(["a"]);
+      store.close();
+    });
+  }
+});
+
 describe("sqlite store: real deletion", () => {
   it("holds no row in any table after thousands of random new/update/fork/delete/expire steps", async () => {
     const dir = mkdtempSync(join(tmpdir(), "acp-sqlite-footprint-"));
