@@ -27,7 +27,12 @@ export const STATUS = {
   idTaken: 7,
 } as const;
 
-/** The session fields a full record carries, in this order (RedisStore.record in redis.ts reads them). */
+/**
+ * The session fields a full record carries, in this order (RedisStore.record in redis.ts reads them).
+ * The last two tell a sidecar whether its copy is still right: fv counts changes to the fields a
+ * record shows other than the revision, last access and count (absent: none yet), and score is unique
+ * to each creation of a session id in its bucket.
+ */
 export const RECORD_FIELDS = [
   "cwd",
   "title",
@@ -43,6 +48,8 @@ export const RECORD_FIELDS = [
   "pin",
   "parent",
   "forked",
+  "fv",
+  "score",
 ];
 
 /**
@@ -66,12 +73,14 @@ const HELPERS: string[] = [
   if bucket then return {REDIRECT, bucket} end
   return {MISSING}
 end`,
+  // What a caller's copy of the record is compared with (RECORD_FIELDS).
+  `local function version(S) return S.fv .. ':' .. S.score end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
   `local function load(id)
-  local v = redis.call('HMGET', key('s', id), 'rev', 'created', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score')
+  local v = redis.call('HMGET', key('s', id), 'rev', 'created', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score', 'fv')
   if not v[1] then return nil end
   return {id = id, rev = tonumber(v[1]), created = v[2], seen = tonumber(v[3]), arch = v[4], pin = v[5], idle = v[6] or nil,
-    st = tonumber(v[7]), n = tonumber(v[8]), cwd = v[12], score = v[13],
+    st = tonumber(v[7]), n = tonumber(v[8]), cwd = v[12], score = v[13], fv = tonumber(v[14]) or 0,
     head = {id = id, parent = v[9] or nil, base = tonumber(v[10]), off = tonumber(v[11]), owned = true}}
 end`,
   `local function hmget(k, fields)
@@ -238,15 +247,18 @@ end`,
   end
 end`,
   // An access: lastAccessed moves forward, and the idle deadline with it; \`writes\` go in the same HSET.
-  `local function access(S, now, default_idle, writes)
+  // The deadline index is written only when the deadline moves (or \`reschedule\`: the policy changed),
+  // so a burst of reads within one millisecond writes nothing.
+  `local function access(S, now, default_idle, writes, reschedule)
   writes = writes or {}
   if now > S.seen then
     S.seen = now
     writes[#writes + 1] = 'seen'
     writes[#writes + 1] = int(now)
+    reschedule = true
   end
   if #writes > 0 then redis.call('HSET', key('s', S.id), unpack(writes)) end
-  schedule(S.id, S.seen, S.arch, S.pin, S.idle, default_idle)
+  if reschedule then schedule(S.id, S.seen, S.arch, S.pin, S.idle, default_idle) end
 end`,
   // Listing order: creation time * 1024, bumped past the bucket's newest so scores never tie in a bucket.
   `local function creation_score(now)
@@ -272,7 +284,8 @@ end`,
   `local function set_archived(S, archived)
   S.arch = archived
   S.rev = S.rev + 1
-  redis.call('HSET', key('s', S.id), 'arch', archived, 'rev', S.rev)
+  S.fv = S.fv + 1
+  redis.call('HSET', key('s', S.id), 'arch', archived, 'rev', S.rev, 'fv', S.fv)
   if archived == '1' then
     redis.call('ZREM', kp .. 'live', S.id)
     redis.call('ZADD', kp .. 'arch', S.score, S.id)
@@ -306,7 +319,7 @@ return {OK, record(id)}
 `,
 
   /**
-   * id, known ("rev:created" of the caller's copy, or ""), now, defaultIdle, maxContext (-1: none),
+   * id, known (the version of the caller's copy of the record, or ""), now, defaultIdle, maxContext (-1: none),
    * trim ('1'/'0'), expectedRevision ('' for none), cwd?, the changes (a letter for each field given,
    * in the order "tcmdr", then its value: title?; caps, mcp, dirs as JSON; retention as maxIdle?,
    * pinned), then a count and that many (id, role letter, json) → [OK, rev, seen, n, record or nil
@@ -320,7 +333,7 @@ if not S then return absent(id) end
 local now, default_idle, max_context, trim, expected = numarg(), numarg(), numarg(), arg() == '1', numarg()
 local cwd, given = optarg(), arg()
 if cwd and cwd ~= S.cwd then return {CWD_MISMATCH, S.cwd} end
-local writes, dels = {}, {}
+local writes, dels, policy_changed = {}, {}, false
 local function set(field, value) writes[#writes + 1] = field; writes[#writes + 1] = value end
 if given ~= '' then
   local s = redis.call('HMGET', key('s', id), 'title', 'caps', 'mcp', 'dirs')
@@ -342,6 +355,7 @@ if given ~= '' then
       if idle then set('idle', idle) else dels[#dels + 1] = 'idle' end
       set('pin', pin)
       S.idle, S.pin = idle, pin
+      policy_changed = true
     end
   end
 end
@@ -388,7 +402,8 @@ if max_context >= 0 and fresh > 0 and n + fresh > max_context then
   if drop > n then from = drop - n + 1 end
 end
 
-local copy_right = same_fields and known == S.rev .. ':' .. S.created
+if not same_fields then S.fv = S.fv + 1; set('fv', S.fv) end
+local copy_right = same_fields and known == version(S)
 if #dels > 0 then redis.call('HDEL', key('s', id), unpack(dels)) end
 if drop > 0 then
   local d = math.min(drop, n)
@@ -402,21 +417,28 @@ end
 if drop > 0 or from <= fresh then set('n', n); set('st', st) end
 if changing then S.rev = S.rev + 1; set('rev', S.rev) end
 S.n = n
-access(S, now, default_idle, writes)
+access(S, now, default_idle, writes, policy_changed)
 local full = false
 if not copy_right then full = record(id) end
 return {OK, S.rev, S.seen, S.n, full, fresh, drop}
 `,
 
   /**
-   * id, known, now, defaultIdle, offset, limit (-1: all), afterMessageId?
-   * → [OK, rev, seen, n, record or nil when the caller's copy is still right, chunks] | [NO_MESSAGE]
+   * id, known, held (the revision at which the caller read this window's messages, or ""), now,
+   * defaultIdle, offset, limit (-1: all), afterMessageId? → [OK, rev, seen, n, record or nil when the
+   * caller's copy is still right, chunks or nil when the caller's window is still right] | [NO_MESSAGE]
    */
   get: `
-local id, known = arg(), arg()
+local id, known, held = arg(), arg(), numarg()
 local S = load(id)
 if not S then return absent(id) end
 local now, default_idle, from, limit, after = numarg(), numarg(), numarg(), numarg(), optarg()
+local current = known == version(S)
+-- Messages change only with the revision: a window the caller read at it is still right.
+if current and held == S.rev then
+  access(S, now, default_idle)
+  return {OK, S.rev, S.seen, S.n, false, false}
+end
 local ch = chain(S)
 if after then
   local at = find(ch, S.st, S.st + S.n, {after})[after]
@@ -425,7 +447,7 @@ if after then
 end
 access(S, now, default_idle)
 local full = false
-if known ~= S.rev .. ':' .. S.created then full = record(id) end
+if not current then full = record(id) end
 return {OK, S.rev, S.seen, S.n, full, slice(ch, S.st, S.st + S.n, from, limit)}
 `,
 
@@ -452,7 +474,7 @@ local S = load(id)
 if not S then return absent(id) end
 local archived, now, default_idle = arg(), numarg(), numarg()
 if S.arch ~= archived then set_archived(S, archived) end
-if archived == '1' then redis.call('ZREM', kp .. 'idle', id) else access(S, now, default_idle) end
+if archived == '1' then redis.call('ZREM', kp .. 'idle', id) else access(S, now, default_idle, nil, true) end
 return {OK, record(id)}
 `,
 

@@ -22,9 +22,9 @@
  * consecutive calls see one consistent clock.
  *
  * Throughput: operations started in the same event-loop turn go to Redis as one script call per
- * bucket (ScriptBatcher in redis-scripts.ts), and a read sends the session's fields back only when
- * the copy this sidecar keeps is out of date (same revision and creation time: only lastAccessed and
- * the count travel).
+ * bucket (ScriptBatcher in redis-scripts.ts), and a read sends the session's fields, and the window of
+ * messages asked for, back only when the copy this sidecar keeps is out of date (same revision and
+ * creation time: only lastAccessed and the count travel; see window-cache.ts).
  */
 import { isIP } from "node:net";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
@@ -43,6 +43,7 @@ import {
 import type { BackendOptions } from "./index.js";
 import { StoreOpenError } from "./index.js";
 import { KeyLayout, LAYOUT_VERSION } from "./redis-keys.js";
+import { WindowCache } from "./window-cache.js";
 import { BATCH_SCRIPT, ScriptBatcher, STATUS, type Arg, type OperationName, type Reply } from "./redis-scripts.js";
 import type {
   ContextWindow,
@@ -97,10 +98,10 @@ export async function openRedisStore(url: string, options: StoreOptions, backend
   }
 }
 
-/** A session's record as last read here, and its creation time as stored (server clock). */
+/** A session's record as last read here, and its version (the scripts' version(): fv and score). */
 interface CachedRecord {
   record: SessionRecord;
-  created: string;
+  version: string;
 }
 
 interface ListItem {
@@ -125,6 +126,7 @@ export class RedisStore implements SessionStore {
   /** Buckets of forks living away from their id's bucket, as learned here. */
   private readonly placed = new Map<string, number>();
   private readonly records = new Map<string, CachedRecord>();
+  private readonly windows = new WindowCache();
   private readonly bucketNumbers: number[];
   private closed = false;
 
@@ -196,9 +198,12 @@ export class RedisStore implements SessionStore {
 
   get(sessionId: string, window: ContextWindow, now: number): Promise<SessionSnapshot> {
     const cached = this.records.get(sessionId);
+    const windowKey = `${window.offset ?? 0}:${window.limit ?? -1}:${window.afterMessageId ?? ""}`;
+    const held = cached && this.windows.get(sessionId, windowVersion(cached), windowKey);
     const args = [
       sessionId,
       known(cached),
+      held ? cached.record.revision : "",
       this.clock.server(now),
       this.options.maxIdleMs,
       window.offset ?? 0,
@@ -207,7 +212,11 @@ export class RedisStore implements SessionStore {
     ];
     return this.atSession("get", sessionId, args).then((reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, sessionId, "afterMessageId", window.afterMessageId);
-      return { session: this.current(sessionId, reply, cached), messages: flatten(reply[5]) };
+      const session = this.current(sessionId, reply, cached);
+      if (reply[5] === null) return { session, messages: held! };
+      const messages = flatten(reply[5]);
+      this.windows.set(sessionId, windowVersion(this.records.get(sessionId)!), windowKey, messages);
+      return { session, messages };
     });
   }
 
@@ -255,7 +264,7 @@ export class RedisStore implements SessionStore {
   async remove(sessionId: string): Promise<boolean> {
     const { reply, bucket } = await this.locate("remove", sessionId, [sessionId]);
     if (reply[0] !== STATUS.ok) return false;
-    this.records.delete(sessionId);
+    this.forget(sessionId);
     await this.dropAlias(sessionId, bucket);
     return true;
   }
@@ -324,7 +333,7 @@ export class RedisStore implements SessionStore {
         };
         expired.push({ session, phase, order: Number(String(order)) });
         if (session.action === "delete") {
-          this.records.delete(sessionId);
+          this.forget(sessionId);
           aliases.push(this.dropAlias(sessionId, bucket));
         }
       }
@@ -367,6 +376,11 @@ export class RedisStore implements SessionStore {
     } catch {
       this.client.disconnect();
     }
+  }
+
+  private forget(sessionId: string): void {
+    this.records.delete(sessionId);
+    this.windows.forget(sessionId);
   }
 
   /** Runs an operation in a bucket (batched with others); outages become StoreUnavailableError. */
@@ -496,7 +510,7 @@ export class RedisStore implements SessionStore {
     const full = reply[4] as (Buffer | null)[] | null;
     if (full) return this.record(sessionId, full);
     const record = { ...cached!.record, revision: reply[1], lastAccessed: this.clock.local(reply[2]), messageCount: reply[3] };
-    this.records.set(sessionId, { record, created: cached!.created });
+    this.records.set(sessionId, { record, version: cached!.version });
     return record;
   }
 
@@ -521,13 +535,16 @@ export class RedisStore implements SessionStore {
     };
     this.records.delete(sessionId);
     if (this.records.size >= RECORD_CACHE) this.records.delete(this.records.keys().next().value!);
-    this.records.set(sessionId, { record, created: text(f[5])! });
+    this.records.set(sessionId, { record, version: `${text(f[14]) ?? 0}:${text(f[15])}` });
     return record;
   }
 }
 
 /** What the scripts compare with the stored session to tell whether this copy is still right. */
-const known = (cached: CachedRecord | undefined) => (cached ? `${cached.record.revision}:${cached.created}` : "");
+const known = (cached: CachedRecord | undefined) => cached?.version ?? "";
+
+/** Which copy of a session a window of its messages was read from: they change only with the revision. */
+const windowVersion = (cached: CachedRecord) => `${cached.record.revision}:${cached.version}`;
 
 const newer = (a: ListItem, b: ListItem) => a.score > b.score || (a.score === b.score && a.bucket > b.bucket);
 
@@ -669,7 +686,6 @@ async function connect(target: Target, waitMs: number): Promise<Client> {
     username: target.username,
     password: target.password,
     tls: target.tls ? (isIP(target.nodes[0]!.host) ? {} : { servername: target.nodes[0]!.host }) : undefined,
-    protocol: 2,
     commandTimeout: 1000,
     connectTimeout: 2000,
     maxRetriesPerRequest: 0,

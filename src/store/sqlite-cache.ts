@@ -70,7 +70,7 @@ export class ReadCache<Row extends { session_id: string }> {
     return out;
   }
 
-  /** Messages read from the file at positions [from, from + messages.length) (see ownedCopies). */
+  /** Messages read from the file at positions [from, from + messages.length), in bytes of their own (ownedCopies). */
   storeMessages(segment: number, from: number, messages: readonly Buffer[]): void {
     let cached = this.segments.get(segment);
     if (!cached) this.segments.set(segment, (cached = new Map()));
@@ -97,22 +97,4 @@ export class ReadCache<Row extends { session_id: string }> {
     this.bytes = 0;
     this.lent = [];
   }
-}
-
-/**
- * The texts as bytes in one allocation of their own, which the cache keeps and drops as a whole:
- * Buffer.from would put them in shared pool slabs that a few cached messages could keep alive.
- */
-export function ownedCopies(texts: readonly string[]): Buffer[] {
-  let total = 0;
-  for (const text of texts) total += Buffer.byteLength(text);
-  const block = Buffer.allocUnsafeSlow(total);
-  const out = new Array<Buffer>(texts.length);
-  let offset = 0;
-  for (let i = 0; i < texts.length; i++) {
-    const end = offset + block.write(texts[i]!, offset);
-    out[i] = block.subarray(offset, end);
-    offset = end;
-  }
-  return out;
 }

@@ -12,7 +12,8 @@ import {
 } from "./errors.js";
 import type { BackendOptions } from "./index.js";
 import { StoreOpenError } from "./index.js";
-import { ReadCache, ownedCopies } from "./sqlite-cache.js";
+import { ownedCopies } from "./owned-bytes.js";
+import { ReadCache } from "./sqlite-cache.js";
 import { SCHEMA_VERSION, TABLES, oneLine, prepareDatabase } from "./sqlite-schema.js";
 import { DEFAULT_RETENTION } from "./types.js";
 import type {

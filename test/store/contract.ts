@@ -183,6 +183,39 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect((await other.list({ limit: 10 })).sessions.map((s) => s.sessionId)).toContain(sessionId);
     });
 
+    it("a handle that read a session reads every later change made through another, and none made by a failed request", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const { sessionId } = await store.create(newSession({ title: "first" }), T0);
+      await append(store, sessionId, ["a", "b"]);
+      const window = { offset: 1 };
+      // Read twice, so that whatever a handle keeps of a read is in use.
+      await store.get(sessionId, window, T0);
+      expect(texts((await store.get(sessionId, window, T0)).messages)).toEqual(["b"]);
+
+      await append(other, sessionId, ["c"]);
+      expect(texts((await store.get(sessionId, window, T0)).messages)).toEqual(["b", "c"]);
+      await other.update({ sessionId, messages: [], changes: { title: "second" } }, T0);
+      expect((await store.get(sessionId, window, T0)).session).toMatchObject({ title: "second", revision: 4, messageCount: 3 });
+      await other.setArchived(sessionId, true, T0);
+      expect((await store.get(sessionId, window, T0)).session).toMatchObject({ archived: true, revision: 5 });
+
+      const failed = () => store.update({ sessionId, messages: [message("d")], changes: { title: "lost" }, expectedRevision: 1 }, T0);
+      await expect(Promise.resolve().then(failed)).rejects.toBeInstanceOf(RevisionConflictError);
+      const read = await store.get(sessionId, window, T0);
+      expect(read.session).toMatchObject({ title: "second", revision: 5, messageCount: 3 });
+      expect(texts(read.messages)).toEqual(["b", "c"]);
+
+      // Gone and created again under the same id, in the same millisecond: a new session.
+      await other.remove(sessionId);
+      await expect(Promise.resolve().then(() => store.get(sessionId, window, T0))).rejects.toBeInstanceOf(SessionNotFoundError);
+      await other.create(newSession({ sessionId, title: "again" }), T0);
+      await append(other, sessionId, ["x", "y"]);
+      const again = await store.get(sessionId, window, T0);
+      expect(again.session).toMatchObject({ title: "again", archived: false, messageCount: 2 });
+      expect(texts(again.messages)).toEqual(["y"]);
+    });
+
     it("touch sets attach fields, counts as an access, and checks cwd", async () => {
       const store = await open();
       const { sessionId } = await store.create(newSession({ mcpServers: ["a"] }), T0);
@@ -328,6 +361,19 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(back).toMatchObject({ archived: false, lastAccessed: T0 + 60_000, messageCount: 1 });
       expect(await store.expireDue(T0 + 60_999, 10)).toEqual([]);
       expect((await store.expireDue(T0 + 61_000, 10)).map((e) => e.sessionId)).toEqual([sessionId]);
+    });
+
+    it("a policy change or an unarchive in the millisecond of the last access still sets the idle deadline", async () => {
+      const store = await open({ maxIdleMs: 1000 });
+      const shortened = (await store.create(newSession(), T0)).sessionId;
+      const unarchived = (await store.create(newSession(), T0)).sessionId;
+      await store.get(shortened, {}, T0);
+      await store.touch(shortened, { retention: { maxIdleMs: 100, pinned: false } }, T0);
+      await store.setArchived(unarchived, true, T0);
+      await store.setArchived(unarchived, false, T0);
+      expect((await store.expireDue(T0 + 100, 10)).map((e) => e.sessionId)).toEqual([shortened]);
+      expect(await store.expireDue(T0 + 999, 10)).toEqual([]);
+      expect((await store.expireDue(T0 + 1000, 10)).map((e) => e.sessionId)).toEqual([unarchived]);
     });
 
     it("onExpire archive archives instead of deleting", async () => {
