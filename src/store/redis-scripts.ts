@@ -6,11 +6,15 @@
  *
  * The script runs inside one bucket: KEYS[1] is a key of it, ARGV[1] its key prefix, and every other
  * key it touches is built from that prefix, all in the same slot (the key layout: redis-keys.ts).
- * ARGV[2] is the number of operations; each follows as its name, its argument count, its arguments.
- * Times are Redis server clock milliseconds (the caller converts). An operation reads its arguments
- * in order with arg(); an optional value travels as a flag and a value. Each operation's reply starts
- * with a status (STATUS below).
+ * ARGV[2] is the batch's arguments packed as one MessagePack array of strings: the number of
+ * operations, then each operation's name, argument count and arguments. Bytes (messages) travel
+ * unpacked as ARGV[3] on, each named in the array by its ARGV index, a number: Redis's cmsgpack reads
+ * no MessagePack bin. (One packed argument instead of hundreds halves the cost of a call, in the
+ * sidecar and in Redis alike.) Times are Redis server clock milliseconds (the caller converts). An
+ * operation reads its arguments in order with arg(); an optional value travels as a flag and a value.
+ * Each operation's reply starts with a status (STATUS below).
  */
+import { Encoder } from "@msgpack/msgpack";
 
 export const STATUS = {
   ok: 0,
@@ -65,7 +69,14 @@ const HELPERS: string[] = [
   `local function key(kind, id) return kp .. kind .. ':' .. id end`,
   // Lua turns numbers into strings with 14 significant digits: large ones must go through this.
   `local function int(x) return string.format('%.0f', x) end`,
-  `local argi = 1\nlocal function arg() argi = argi + 1; return ARGV[argi] end`,
+  `local A = cmsgpack.unpack(ARGV[2])
+local argi = 0
+local function arg()
+  argi = argi + 1
+  local value = A[argi]
+  if type(value) == 'number' then return ARGV[value] end
+  return value
+end`,
   `local function numarg() return tonumber(arg()) end`,
   `local function optarg() local present = arg(); local value = arg(); if present == '1' then return value end return nil end`,
   `local function absent(id)
@@ -627,8 +638,8 @@ ${Object.entries(BODIES)
   .map(([name, body]) => `operations.${name} = function()${body}end`)
   .join("\n")}
 local replies = {}
-argi = 2
-for j = 1, tonumber(ARGV[2]) do
+argi = 1
+for j = 1, tonumber(A[1]) do
   local name, size = arg(), numarg()
   -- An operation that answers early leaves arguments unread: the next one starts where it should.
   local next_operation = argi + size
@@ -646,10 +657,15 @@ const BATCH_LIMIT = 64;
 const BATCH_BYTES = 1 << 20;
 
 interface Batch {
-  args: Arg[];
+  /** Every argument as a string, but bytes: those are in `buffers`, named here by their ARGV index. */
+  args: (string | number)[];
+  buffers: Buffer[];
   bytes: number;
   waiters: { resolve: (reply: Reply) => void; reject: (err: unknown) => void }[];
 }
+
+/** ARGV[1] is the key prefix and ARGV[2] the packed arguments: bytes start at ARGV[3]. */
+const FIRST_BUFFER_ARGV = 3;
 
 /**
  * Gathers the operations started in one event-loop turn, per bucket, and sends each bucket's as one
@@ -662,19 +678,29 @@ export class ScriptBatcher {
   private readonly pending = new Map<number, Batch[]>();
   private scheduled = false;
 
-  constructor(private readonly send: (bucket: number, count: number, args: Arg[]) => Promise<Reply[]>) {}
+  private readonly encoder = new Encoder();
+
+  constructor(private readonly send: (bucket: number, packed: Buffer, buffers: Buffer[]) => Promise<Reply[]>) {}
 
   run(operation: OperationName, bucket: number, args: Arg[]): Promise<Reply> {
     let batches = this.pending.get(bucket);
     if (!batches) this.pending.set(bucket, (batches = []));
     let batch = batches[batches.length - 1];
     if (!batch || batch.waiters.length >= BATCH_LIMIT || batch.bytes >= BATCH_BYTES) {
-      batches.push((batch = { args: [], bytes: 0, waiters: [] }));
+      batches.push((batch = { args: [""], buffers: [], bytes: 0, waiters: [] }));
     }
-    batch.args.push(operation, args.length);
+    batch.args.push(operation, String(args.length));
     for (const arg of args) {
-      batch.args.push(arg);
-      if (typeof arg !== "number") batch.bytes += arg.length;
+      if (typeof arg === "string") {
+        batch.args.push(arg);
+        batch.bytes += arg.length;
+      } else if (typeof arg === "number") {
+        batch.args.push(String(arg));
+      } else {
+        batch.args.push(FIRST_BUFFER_ARGV + batch.buffers.length);
+        batch.buffers.push(arg);
+        batch.bytes += arg.length;
+      }
     }
     if (!this.scheduled) {
       this.scheduled = true;
@@ -686,8 +712,10 @@ export class ScriptBatcher {
   private readonly flush = (): void => {
     this.scheduled = false;
     for (const [bucket, batches] of this.pending) {
-      for (const { args, waiters } of batches) {
-        this.send(bucket, waiters.length, args).then(
+      for (const { args, buffers, waiters } of batches) {
+        args[0] = String(waiters.length);
+        const packed = this.encoder.encode(args);
+        this.send(bucket, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength), buffers).then(
           (replies) => waiters.forEach((w, i) => w.resolve(replies[i]!)),
           (err: unknown) => waiters.forEach((w) => w.reject(err)),
         );

@@ -62,7 +62,7 @@ import type {
 } from "./types.js";
 
 type Client = Redis | Cluster;
-type BatchCall = (key: string, bucketPrefix: string, count: number, ...args: Arg[]) => Promise<Reply[]>;
+type BatchCall = (key: string, bucketPrefix: string, packed: Buffer, ...buffers: Buffer[]) => Promise<Reply[]>;
 
 /** Expiry events kept per bucket stream (approximately): plenty for sidecars polling every POLL_MS. */
 const STREAM_LENGTH = 10_000;
@@ -138,8 +138,8 @@ export class RedisStore implements SessionStore {
     private readonly feed: ExpiryFeed,
   ) {
     const batch = (client as unknown as { batchBuffer: BatchCall }).batchBuffer.bind(client);
-    this.batcher = new ScriptBatcher((bucket, count, args) =>
-      batch(keys.index(bucket, "idle"), keys.bucket(bucket), count, ...args).catch((err: unknown) => {
+    this.batcher = new ScriptBatcher((bucket, packed, buffers) =>
+      batch(keys.index(bucket, "idle"), keys.bucket(bucket), packed, ...buffers).catch((err: unknown) => {
         throw storeError(err);
       }),
     );

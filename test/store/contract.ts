@@ -174,6 +174,21 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ messageCount: 1, revision: 2 });
     });
 
+    it("keeps any text and size as given: empty, NUL, non-ASCII, a 200 KB message, 2,500 messages in one update", async () => {
+      const store = await open();
+      const odd = ["", "\u0000", "é—🙂", "x".repeat(200_000)];
+      const { sessionId } = await store.create(newSession({ title: "é\u0000🙂", cwd: "/wörk" }), T0);
+      const messages = odd.map((text, i) => message(`odd-${i}`, "user", text));
+      for (let i = 0; i < 2500; i++) messages.push(message(`bulk-${i}`, i % 2 ? "assistant" : "user"));
+      await store.update({ sessionId, messages, changes: { additionalDirectories: ["", "/ü"] } }, T0);
+      const read = await store.get(sessionId, { limit: 5 }, T0);
+      expect(read.session).toMatchObject({ title: "é\u0000🙂", cwd: "/wörk", additionalDirectories: ["", "/ü"], messageCount: 2504 });
+      expect(read.messages.map((m) => JSON.parse(m.toString()).content)).toEqual([...odd, "bulk-0"]);
+      expect(read.messages.map((m) => m.toString())).toEqual(messages.slice(0, 5).map((m) => m.json.toString()));
+      const tail = await store.get(sessionId, { afterMessageId: "bulk-2497" }, T0);
+      expect(texts(tail.messages)).toEqual(["bulk-2498", "bulk-2499"]);
+    });
+
     it("a second handle sees writes at once", async () => {
       const store = await open();
       const other = await harness.second();
