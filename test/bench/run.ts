@@ -364,6 +364,14 @@ table(
     ...(await listPastArchived(memory(), 100_000)),
   ].map((r) => [r.name, r.value]),
 );
-table("SQLite store (sqlite:<file>)", ["measure", "value"], (await benchSqlite()).map((r) => [r.name, r.value]));
-table("Redis store (a local redis-server)", ["measure", "value"], (await benchRedis()).map((r) => [r.name, r.value]));
+table(
+  "SQLite store (sqlite:<file>)",
+  ["measure", "value"],
+  (await benchSqlite()).map((r) => [r.name, r.value]),
+);
+table(
+  "Redis store (a local redis-server)",
+  ["measure", "value"],
+  (await benchRedis()).map((r) => [r.name, r.value]),
+);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
