@@ -2,19 +2,27 @@
  * What one SQLite connection has read, kept so that a read need not ask the file again: session rows
  * by id, and message bytes by (segment, position). It is right only while no other connection has
  * committed, which `PRAGMA data_version` tells: the store checks it at the start of every transaction
- * and calls `foreignCommit()` when it moved. Within this connection the store keeps it right itself:
- * a request works on copies of cached rows and stores them back only when it succeeded, and a segment
- * whose messages are deleted is dropped (segment ids can be reused once the highest is gone).
+ * and calls `clear()` when it moved. Within this connection the store keeps it right itself: a
+ * request that may change a row works on a copy and stores it back only when it succeeded, and a
+ * segment whose messages are deleted is dropped (segment ids can be reused once the highest is gone).
  * A message's bytes never change at a (segment, position) while the segment lives: appends always go
  * past the end, and trims only delete.
  */
 const ROW_CAPACITY = 4096;
 const MESSAGE_BYTES = 32 * 2 ** 20;
 
+/** One contiguous run of a segment's messages: positions [from, from + messages.length). */
+interface Run {
+  from: number;
+  messages: Buffer[];
+  bytes: number;
+}
+
 export class ReadCache<Row extends { session_id: string }> {
   private readonly rows = new Map<string, Row>();
-  /** Oldest used first: a read moves its segment to the end. */
-  private readonly segments = new Map<number, Map<number, Buffer>>();
+  /** Least recently read first. */
+  private readonly runs = new Map<number, Run>();
+  private newestRun: number | undefined;
   private bytes = 0;
   /** Rows handed out during the current request, to keep if it succeeds. */
   private lent: Row[] = [];
@@ -28,6 +36,14 @@ export class ReadCache<Row extends { session_id: string }> {
     return copy;
   }
 
+  /**
+   * The cached row itself, for work that only reads it, and records an access last of all: it may set
+   * the row's access time once the statement that stores it has succeeded.
+   */
+  peek(sessionId: string): Row | undefined {
+    return this.rows.get(sessionId);
+  }
+
   /** A row just read from the file or written by this request: kept if the request succeeds. */
   lend(row: Row): Row {
     this.lent.push(row);
@@ -36,6 +52,7 @@ export class ReadCache<Row extends { session_id: string }> {
 
   /** The request succeeded: its rows, as it left them, are what the file now holds. */
   keep(): void {
+    if (this.lent.length === 0) return;
     for (const row of this.lent) {
       this.rows.delete(row.session_id);
       if (this.rows.size >= ROW_CAPACITY) this.rows.delete(this.rows.keys().next().value!);
@@ -55,45 +72,53 @@ export class ReadCache<Row extends { session_id: string }> {
     this.lent = this.lent.filter((row) => row.session_id !== sessionId);
   }
 
-  /** Messages [from, to) of a segment if every one is cached, else undefined. */
+  /** Messages [from, to) of a segment if all are cached, else undefined. Read-only. */
   messages(segment: number, from: number, to: number): Buffer[] | undefined {
-    const cached = this.segments.get(segment);
-    if (!cached) return undefined;
-    const out = new Array<Buffer>(to - from);
-    for (let position = from; position < to; position++) {
-      const bytes = cached.get(position);
-      if (!bytes) return undefined;
-      out[position - from] = bytes;
+    const run = this.runs.get(segment);
+    if (!run || from < run.from || to > run.from + run.messages.length) return undefined;
+    if (segment !== this.newestRun) {
+      this.runs.delete(segment);
+      this.runs.set(segment, run);
+      this.newestRun = segment;
     }
-    this.segments.delete(segment);
-    this.segments.set(segment, cached);
-    return out;
+    return from === run.from && to === run.from + run.messages.length ? run.messages : run.messages.slice(from - run.from, to - run.from);
   }
 
   /** Messages read from the file at positions [from, from + messages.length), in bytes of their own (ownedCopies). */
-  storeMessages(segment: number, from: number, messages: readonly Buffer[]): void {
-    let cached = this.segments.get(segment);
-    if (!cached) this.segments.set(segment, (cached = new Map()));
-    for (let i = 0; i < messages.length; i++) {
-      if (cached.has(from + i)) continue;
-      cached.set(from + i, messages[i]!);
-      this.bytes += messages[i]!.length;
+  storeMessages(segment: number, from: number, messages: Buffer[]): void {
+    let bytes = 0;
+    for (const m of messages) bytes += m.length;
+    const run = this.runs.get(segment);
+    const end = from + messages.length;
+    if (run && from <= run.from + run.messages.length && end >= run.from) {
+      // Overlapping or adjoining: one run over both.
+      const before = from > run.from ? run.messages.slice(0, from - run.from) : [];
+      const after = end < run.from + run.messages.length ? run.messages.slice(end - run.from) : [];
+      for (const m of [...before, ...after]) bytes += m.length;
+      messages = [...before, ...messages, ...after];
+      from = Math.min(from, run.from);
     }
-    while (this.bytes > MESSAGE_BYTES && this.segments.size > 1) this.dropSegment(this.segments.keys().next().value!);
+    this.dropSegment(segment);
+    this.runs.set(segment, { from, messages, bytes });
+    this.newestRun = segment;
+    this.bytes += bytes;
+    while (this.bytes > MESSAGE_BYTES && this.runs.size > 1) this.dropSegment(this.runs.keys().next().value!);
   }
 
   /** Some of the segment's messages were deleted, or the segment itself. */
   dropSegment(segment: number): void {
-    const cached = this.segments.get(segment);
-    if (!cached) return;
-    for (const bytes of cached.values()) this.bytes -= bytes.length;
-    this.segments.delete(segment);
+    const run = this.runs.get(segment);
+    if (!run) return;
+    this.bytes -= run.bytes;
+    this.runs.delete(segment);
+    if (this.newestRun === segment) this.newestRun = undefined;
   }
 
   /** Another connection committed, or a commit of ours failed: nothing kept can be trusted. */
   clear(): void {
     this.rows.clear();
-    this.segments.clear();
+    this.runs.clear();
+    this.newestRun = undefined;
     this.bytes = 0;
     this.lent = [];
   }

@@ -187,7 +187,8 @@ export class SqliteStore implements SessionStore {
 
   get(sessionId: string, window: ContextWindow, now: number): MaybePromise<SessionSnapshot> {
     return this.write(() => {
-      const row = this.require(sessionId);
+      // Its one change to the row, an access, comes last: it may work on the cached row itself.
+      const row = this.require(sessionId, true);
       let from = window.offset ?? 0;
       if (window.afterMessageId !== undefined) {
         const index = this.indexOf(row, window.afterMessageId);
@@ -242,7 +243,7 @@ export class SqliteStore implements SessionStore {
 
   readMessages(sessionId: string, from: number, count: number): Buffer[] {
     return this.read(() => {
-      const row = this.find(sessionId);
+      const row = this.find(sessionId, true);
       return row ? this.slice(row, from, count, false) : [];
     });
   }
@@ -471,14 +472,15 @@ export class SqliteStore implements SessionStore {
 
   // --- sessions ---
 
-  private require(sessionId: string): SessionRow {
-    const row = this.find(sessionId);
+  private require(sessionId: string, readOnly = false): SessionRow {
+    const row = this.find(sessionId, readOnly);
     if (!row) throw new SessionNotFoundError(sessionId);
     return row;
   }
 
-  private find(sessionId: string): SessionRow | undefined {
-    const cached = this.cache.borrow(sessionId);
+  /** The session's row: a copy of the cached one, or with `readOnly` (see ReadCache.peek) that row itself. */
+  private find(sessionId: string, readOnly = false): SessionRow | undefined {
+    const cached = readOnly ? this.cache.peek(sessionId) : this.cache.borrow(sessionId);
     if (cached) return cached;
     const values = this.sql.sessionById.get(sessionId) as unknown[] | undefined;
     return values && this.cache.lend(sessionRow(values));
@@ -537,11 +539,11 @@ export class SqliteStore implements SessionStore {
     this.sql.saveSession.run(row);
   }
 
-  /** A burst of requests shares a millisecond: only the first of them writes. */
+  /** A burst of requests shares a millisecond: only the first of them writes. The row changes once stored. */
   private access(row: SessionRow, now: number): void {
     if (now <= row.last_accessed) return;
-    row.last_accessed = now;
     this.sql.access.run(now, row.seq);
+    row.last_accessed = now;
     this.accessWrites++;
   }
 

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { ReadCache } from "../../src/store/sqlite-cache.js";
+
+const bytes = (...texts: string[]) => texts.map((t) => Buffer.from(t));
+const text = (messages: Buffer[] | undefined) => messages?.map((m) => m.toString());
+
+describe("ReadCache: a connection's message runs", () => {
+  it("answers a window only when every message of it is kept", () => {
+    const cache = new ReadCache<{ session_id: string }>();
+    cache.storeMessages(7, 10, bytes("a", "b", "c"));
+    expect(text(cache.messages(7, 10, 13))).toEqual(["a", "b", "c"]);
+    expect(text(cache.messages(7, 11, 12))).toEqual(["b"]);
+    expect(cache.messages(7, 9, 12)).toBeUndefined();
+    expect(cache.messages(7, 11, 14)).toBeUndefined();
+    expect(cache.messages(8, 10, 11)).toBeUndefined();
+  });
+
+  it("joins runs that overlap or adjoin, and replaces one that does neither", () => {
+    const cache = new ReadCache<{ session_id: string }>();
+    cache.storeMessages(1, 10, bytes("a", "b"));
+    cache.storeMessages(1, 12, bytes("c"));
+    cache.storeMessages(1, 8, bytes("y", "z", "a"));
+    expect(text(cache.messages(1, 8, 13))).toEqual(["y", "z", "a", "b", "c"]);
+    cache.storeMessages(1, 20, bytes("q"));
+    expect(cache.messages(1, 8, 9)).toBeUndefined();
+    expect(text(cache.messages(1, 20, 21))).toEqual(["q"]);
+  });
+
+  it("drops a segment's run, and everything when told another connection wrote", () => {
+    const cache = new ReadCache<{ session_id: string }>();
+    cache.storeMessages(1, 0, bytes("a"));
+    cache.storeMessages(2, 0, bytes("b"));
+    cache.dropSegment(1);
+    expect(cache.messages(1, 0, 1)).toBeUndefined();
+    expect(text(cache.messages(2, 0, 1))).toEqual(["b"]);
+    cache.lend({ session_id: "s" });
+    cache.keep();
+    cache.clear();
+    expect(cache.messages(2, 0, 1)).toBeUndefined();
+    expect(cache.peek("s")).toBeUndefined();
+  });
+
+  it("keeps at most 32 MiB of messages, the least recently read going first", () => {
+    const cache = new ReadCache<{ session_id: string }>();
+    const big = () => [Buffer.alloc(12 * 2 ** 20)];
+    cache.storeMessages(1, 0, big());
+    cache.storeMessages(2, 0, big());
+    cache.messages(1, 0, 1);
+    cache.storeMessages(3, 0, big());
+    expect(cache.messages(2, 0, 1)).toBeUndefined();
+    expect(cache.messages(1, 0, 1)).toHaveLength(1);
+    expect(cache.messages(3, 0, 1)).toHaveLength(1);
+  });
+
+  it("keeps a request's rows only when it succeeds, as it left them", () => {
+    const cache = new ReadCache<{ session_id: string; n: number }>();
+    cache.lend({ session_id: "s", n: 1 });
+    cache.keep();
+    const copy = cache.borrow("s")!;
+    copy.n = 2;
+    cache.discard();
+    expect(cache.peek("s")).toEqual({ session_id: "s", n: 1 });
+    cache.borrow("s")!.n = 3;
+    cache.keep();
+    expect(cache.peek("s")).toEqual({ session_id: "s", n: 3 });
+  });
+});
