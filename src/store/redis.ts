@@ -509,7 +509,11 @@ export class RedisStore implements SessionStore {
   private current(sessionId: string, reply: Reply, cached: CachedRecord | undefined): SessionRecord {
     const full = reply[4] as (Buffer | null)[] | null;
     if (full) return this.record(sessionId, full);
-    const record = { ...cached!.record, revision: reply[1], lastAccessed: this.clock.local(reply[2]), messageCount: reply[3] };
+    const kept = cached!.record;
+    const lastAccessed = this.clock.local(reply[2]);
+    // Reads within one millisecond change nothing: the same (read-only) record serves them all.
+    if (kept.revision === reply[1] && kept.lastAccessed === lastAccessed && kept.messageCount === reply[3]) return kept;
+    const record = { ...kept, revision: reply[1], lastAccessed, messageCount: reply[3] };
     this.records.set(sessionId, { record, version: cached!.version });
     return record;
   }
