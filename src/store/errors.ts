@@ -72,3 +72,8 @@ export class LimitExceededError extends StoreError {
     super(`${limit} (${value}) would be exceeded`);
   }
 }
+
+/** An error's message on one line, for one-line start-up errors and logs. */
+export function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
+}

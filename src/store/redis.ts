@@ -1,6 +1,7 @@
 /**
  * The Redis store (single Redis or Redis Cluster, through ioredis), shared by every sidecar that
- * points at it. Layout: redis-keys.ts; the atomic operations: redis-scripts.ts.
+ * points at it. Layout: redis-keys.ts; the atomic operations: redis-scripts.ts; connecting:
+ * redis-connection.ts; expiry notifications: redis-expiry-feed.ts.
  *
  * Where a fork lives: with its parent, in its lineage root's bucket, because it reads the parent's
  * history segments and every script must stay in one slot. Its id (a UUID chosen by the sidecar)
@@ -12,23 +13,15 @@
  * leaves at worst an unreachable fork that expires like any other, and an interrupted delete a
  * dangling alias that the next lookup removes.
  *
- * Time: deadlines and creation order are kept on the Redis server's clock, so that sidecars on hosts
- * whose clocks disagree expire sessions at the same moment. The store is handed `now` on the
- * sidecar's clock (injected, so tests and the contract suite drive time); it converts with an offset
- * measured against Redis `TIME` at start-up (lowest round trip of a few samples) and re-measured every
- * minute. An offset under a second counts as none: hosts kept in step by NTP then store exactly the
- * times they were given, and every sidecar reads back the same values; a host further off is corrected.
- * A new offset is adopted only when it moved by more than a quarter second (a clock step), so that
- * consecutive calls see one consistent clock.
+ * Time: deadlines and creation order are kept on the Redis server's clock (redis-clock.ts).
  *
  * Throughput: operations started in the same event-loop turn go to Redis as one script call per
- * bucket (ScriptBatcher in redis-scripts.ts), and a read sends the session's fields, and the window of
- * messages asked for, back only when the copy this sidecar keeps is out of date (same revision and
- * creation time: only lastAccessed and the count travel; see window-cache.ts).
+ * bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar already holds: the
+ * session's fields when none changed since its copy (only revision, lastAccessed and the count
+ * travel), and a read's window of messages when the revision has not moved since it read the same
+ * window (window-cache.ts).
  */
-import { isIP } from "node:net";
-import { Cluster, Redis, type RedisOptions } from "ioredis";
-import type { Logger } from "../log.js";
+import { Cluster } from "ioredis";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import {
   CwdMismatchError,
@@ -38,13 +31,16 @@ import {
   RevisionConflictError,
   SessionNotFoundError,
   StoreError,
-  StoreUnavailableError,
+  oneLine,
 } from "./errors.js";
 import type { BackendOptions } from "./index.js";
 import { StoreOpenError } from "./index.js";
-import { KeyLayout, LAYOUT_VERSION } from "./redis-keys.js";
+import { ServerClock } from "./redis-clock.js";
+import { checkLayout, connect, parseTarget, reportOutages, storeError, type Client } from "./redis-connection.js";
+import { ExpiryFeed } from "./redis-expiry-feed.js";
+import { KeyLayout } from "./redis-keys.js";
+import { ScriptBatcher, STATUS, type Arg, type OperationName, type Reply } from "./redis-scripts.js";
 import { WindowCache } from "./window-cache.js";
-import { BATCH_SCRIPT, ScriptBatcher, STATUS, type Arg, type OperationName, type Reply } from "./redis-scripts.js";
 import type {
   ContextWindow,
   ExpiredSession,
@@ -61,16 +57,10 @@ import type {
   UpdateResult,
 } from "./types.js";
 
-type Client = Redis | Cluster;
 type BatchCall = (key: string, bucketPrefix: string, packed: Buffer, ...buffers: Buffer[]) => Promise<Reply[]>;
 
-/** Expiry events kept per bucket stream (approximately): plenty for sidecars polling every POLL_MS. */
+/** Expiry events kept per bucket stream (approximately): plenty for sidecars polling every few hundred ms. */
 const STREAM_LENGTH = 10_000;
-const POLL_MS = 250;
-const POLL_BATCH = 500;
-const CLOCK_CHECK_MS = 60_000;
-const CLOCK_STEP_MS = 250;
-const CLOCK_TOLERANCE_MS = 1000;
 /** Forks whose bucket this sidecar remembers. */
 const PLACED_CAPACITY = 100_000;
 /** Sessions whose record this sidecar keeps, so that a read sends back only what changed. */
@@ -605,332 +595,5 @@ function failure(reply: Reply, sessionId: string, field?: string, messageId?: st
       return new StoreError(`session id ${sessionId} is already in use`);
     default:
       return new SessionNotFoundError(sessionId);
-  }
-}
-
-/** Server replies that mean "not now" rather than "a bug in a script". */
-const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|BUSY|OOM|NOREPLICAS|MISCONF|MOVED|ASK)\b/;
-
-function storeError(err: unknown): Error {
-  if (err instanceof StoreError) return err;
-  if (err instanceof Error && err.name === "ReplyError" && !UNAVAILABLE_REPLY.test(err.message)) return err;
-  return new StoreUnavailableError("redis", err);
-}
-
-function oneLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Connecting
-
-interface Target {
-  cluster: boolean;
-  nodes: { host: string; port: number }[];
-  username?: string;
-  password?: string;
-  db: number;
-  tls: boolean;
-  /** For messages: the URL without credentials. */
-  label: string;
-}
-
-/** redis://[user:password@]host[:port][/db], rediss://… (TLS), redis-cluster://[user:password@]host:port[,host:port…] */
-function parseTarget(url: string): Target {
-  const scheme = url.slice(0, url.indexOf("://"));
-  let rest = url.slice(scheme.length + 3);
-  let username: string | undefined;
-  let password: string | undefined;
-  const at = rest.lastIndexOf("@");
-  if (at >= 0) {
-    const auth = rest.slice(0, at);
-    const colon = auth.indexOf(":");
-    username = decodeURIComponent(colon >= 0 ? auth.slice(0, colon) : auth) || undefined;
-    password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) || undefined : undefined;
-    rest = rest.slice(at + 1);
-  }
-  // "redis://secret@host" carries a password alone, as redis-cli and ioredis read it.
-  if (username !== undefined && password === undefined) [username, password] = [undefined, username];
-  const slash = rest.indexOf("/");
-  const hosts = slash >= 0 ? rest.slice(0, slash) : rest;
-  const path = slash >= 0 ? rest.slice(slash + 1).replace(/[?#].*$/, "") : "";
-  const nodes = hosts
-    .split(",")
-    .filter(Boolean)
-    .map((hostPort) => {
-      const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(hostPort);
-      if (!match) throw new StoreOpenError(`redis store: cannot read host:port ${JSON.stringify(hostPort)} in ${scheme}://${hosts}`);
-      return { host: match[1] ?? match[2]!, port: match[3] ? Number(match[3]) : 6379 };
-    });
-  if (nodes.length === 0) throw new StoreOpenError(`redis store: no host in ${scheme}://${hosts}`);
-  const cluster = scheme === "redis-cluster";
-  if (!cluster && nodes.length > 1)
-    throw new StoreOpenError(`redis store: one host expected in ${scheme}://${hosts}; use redis-cluster://`);
-  if (path !== "" && (!/^\d+$/.test(path) || cluster)) {
-    throw new StoreOpenError(
-      `redis store: ${JSON.stringify(path)} is not a database number${cluster ? " (Redis Cluster has only 0)" : ""}`,
-    );
-  }
-  const db = path === "" ? 0 : Number(path);
-  return { cluster, nodes, username, password, db, tls: scheme === "rediss", label: `${scheme}://${hosts}${db ? `/${db}` : ""}` };
-}
-
-/** Errors that waiting will not fix. */
-const FATAL_CONNECT = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username|DB index is out of range|invalid DB index/i;
-
-/**
- * A connected client. No auto-pipelining: the store batches its own operations (ScriptBatcher).
- * Requests never queue while Redis is away (enableOfflineQueue off, no retries of
- * sent commands, a one-second command timeout): they fail at once with StoreUnavailableError, while
- * the client keeps reconnecting (every second at most) and serves again as soon as Redis is back.
- */
-async function connect(target: Target, waitMs: number): Promise<Client> {
-  const reconnect = (times: number) => Math.min(times * 100, 1000);
-  const nodeOptions: RedisOptions = {
-    username: target.username,
-    password: target.password,
-    tls: target.tls ? (isIP(target.nodes[0]!.host) ? {} : { servername: target.nodes[0]!.host }) : undefined,
-    commandTimeout: 1000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-  };
-  const client: Client = target.cluster
-    ? new Cluster(target.nodes, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        clusterRetryStrategy: reconnect,
-        redisOptions: nodeOptions,
-      })
-    : new Redis({
-        ...nodeOptions,
-        ...target.nodes[0]!,
-        db: target.db,
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        retryStrategy: reconnect,
-      });
-  client.defineCommand("batch", { numberOfKeys: 1, lua: BATCH_SCRIPT });
-  await new Promise<void>((resolve, reject) => {
-    let lastError: Error | undefined;
-    // Redis Cluster reports "failed to refresh slots"; why its seed nodes failed comes separately.
-    let nodeError: Error | undefined;
-    const onNodeError = (err: Error) => (nodeError = err);
-    const fail = (err: Error | undefined) => {
-      done();
-      client.on("error", () => {}); // late errors from the connection being torn down
-      client.disconnect();
-      const waited = waitMs > 0 ? ` after waiting ${waitMs} ms` : "";
-      const why = err ? oneLine(err) + (nodeError && nodeError !== err ? ` (${oneLine(nodeError)})` : "") : "no answer";
-      reject(new StoreOpenError(`cannot reach Redis at ${target.label}${waited}: ${why}`));
-    };
-    const onReady = () => {
-      done();
-      resolve();
-    };
-    const onError = (err: Error) => {
-      lastError = err;
-      if (waitMs <= 0 || FATAL_CONNECT.test(err.message)) fail(err);
-    };
-    const timer = waitMs > 0 ? setTimeout(() => fail(lastError), waitMs) : undefined;
-    const done = () => {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-      client.off("error", onError);
-      client.off("node error", onNodeError);
-    };
-    client.on("ready", onReady);
-    client.on("error", onError);
-    client.on("node error", onNodeError);
-    client.connect().catch(() => {});
-  });
-  return client;
-}
-
-/** The bucket count is fixed on first use: another count would hash ids to the wrong buckets. */
-async function checkLayout(client: Client, keys: KeyLayout, label: string): Promise<void> {
-  await client.hsetnx(keys.config, "buckets", keys.buckets);
-  await client.hsetnx(keys.config, "layout", LAYOUT_VERSION);
-  const [buckets, layout] = await client.hmget(keys.config, "buckets", "layout");
-  if (layout !== LAYOUT_VERSION) {
-    throw new StoreOpenError(
-      `redis store ${label}: prefix ${JSON.stringify(keys.prefix)} holds data in layout ${layout}, not ${LAYOUT_VERSION}`,
-    );
-  }
-  if (Number(buckets) !== keys.buckets) {
-    throw new StoreOpenError(
-      `redis store ${label}: prefix ${JSON.stringify(keys.prefix)} keeps its sessions in ${buckets} buckets, not ${keys.buckets}: start with --redis-buckets ${buckets}`,
-    );
-  }
-}
-
-/** Logs an outage once when it starts and once when it ends. */
-function reportOutages(client: Client, label: string, log: Logger): void {
-  let down = false;
-  client.on("error", (err: Error) => {
-    if (down) return;
-    down = true;
-    log.warn(`redis ${label}: ${oneLine(err)}; requests fail until it is back`);
-  });
-  client.on("ready", () => {
-    if (!down) return;
-    down = false;
-    log.info(`redis ${label}: connected again`);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server clock
-
-/** Converts the sidecar's clock to the Redis server's and back (see the top of this file). */
-class ServerClock {
-  private timer: NodeJS.Timeout | undefined;
-
-  private constructor(
-    private readonly client: Client,
-    private offset: number,
-    private readonly log: Logger,
-  ) {}
-
-  static async start(client: Client, log: Logger): Promise<ServerClock> {
-    const clock = new ServerClock(client, await measureOffset(client), log);
-    clock.timer = setInterval(() => void clock.check(), CLOCK_CHECK_MS);
-    clock.timer.unref();
-    return clock;
-  }
-
-  server(localMs: number): number {
-    return localMs + this.offset;
-  }
-
-  local(serverMs: number): number {
-    return serverMs - this.offset;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private async check(): Promise<void> {
-    try {
-      const offset = await measureOffset(this.client);
-      if (Math.abs(offset - this.offset) <= CLOCK_STEP_MS) return;
-      this.log.info(`redis: this host's clock moved by ${offset - this.offset} ms against the server's; following it`);
-      this.offset = offset;
-    } catch {
-      // An outage: the next check will do.
-    }
-  }
-}
-
-/** Redis TIME minus local time, from the sample with the shortest round trip; 0 when within tolerance. */
-async function measureOffset(client: Client): Promise<number> {
-  let best = Infinity;
-  let offset = 0;
-  for (let i = 0; i < 5; i++) {
-    const before = Date.now();
-    const [seconds, micros] = await client.time();
-    const after = Date.now();
-    if (after - before < best) {
-      best = after - before;
-      offset = Math.round(Number(seconds) * 1000 + Number(micros) / 1000 - (before + after) / 2);
-    }
-  }
-  return Math.abs(offset) < CLOCK_TOLERANCE_MS ? 0 : offset;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Expiry notifications
-
-/**
- * Reads every bucket's expiry stream from where it stood when this sidecar started (so old expiries
- * are not announced to a new client), and hands each event to the listeners once. It polls, with one
- * non-blocking XREAD per bucket every POLL_MS over the shared (auto-pipelined) connection: a blocking
- * XREAD would hold a connection per node, and Pub/Sub or keyspace events are lost while disconnected.
- */
-class ExpiryFeed {
-  private readonly listeners: ((expired: ExpiredSession) => void)[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private failing = false;
-
-  private constructor(
-    private readonly client: Client,
-    private readonly keys: KeyLayout,
-    private readonly clock: ServerClock,
-    private readonly log: Logger,
-    private readonly lastIds: string[],
-  ) {}
-
-  static async open(client: Client, keys: KeyLayout, clock: ServerClock, log: Logger): Promise<ExpiryFeed> {
-    const lastIds = await Promise.all(
-      Array.from({ length: keys.buckets }, async (_, b) => {
-        const newest = await client.xrevrange(keys.index(b, "events"), "+", "-", "COUNT", 1);
-        return newest[0]?.[0] ?? "0-0";
-      }),
-    );
-    return new ExpiryFeed(client, keys, clock, log, lastIds);
-  }
-
-  subscribe(listener: (expired: ExpiredSession) => void): void {
-    this.listeners.push(listener);
-    this.schedule(POLL_MS);
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.poll();
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async poll(): Promise<void> {
-    let more = false;
-    try {
-      const replies = (await Promise.all(
-        this.lastIds.map((id, b) => this.client.call("XREAD", "COUNT", POLL_BATCH, "STREAMS", this.keys.index(b, "events"), id)),
-      )) as ([string, [string, string[]][]][] | null)[];
-      replies.forEach((reply, b) => {
-        const entries = reply?.[0]?.[1] ?? [];
-        for (const [id, fields] of entries) {
-          this.lastIds[b] = id;
-          this.emit(fields);
-        }
-        if (entries.length === POLL_BATCH) more = true;
-      });
-      if (this.failing) this.log.info("redis: reading expiry events again");
-      this.failing = false;
-    } catch (err) {
-      if (!this.failing) this.log.warn(`redis: cannot read expiry events (${oneLine(err)}); retrying`);
-      this.failing = true;
-    }
-    this.schedule(more ? 0 : POLL_MS);
-  }
-
-  private emit(fields: string[]): void {
-    const event = new Map<string, string>();
-    for (let i = 0; i + 1 < fields.length; i += 2) event.set(fields[i]!, fields[i + 1]!);
-    const expired: ExpiredSession = {
-      sessionId: event.get("id")!,
-      createdAt: this.clock.local(Number(event.get("created"))),
-      lastAccessed: this.clock.local(Number(event.get("seen"))),
-      expiredAt: this.clock.local(Number(event.get("at"))),
-      messageCount: Number(event.get("n")),
-      action: event.get("action") as ExpiredSession["action"],
-    };
-    for (const listener of this.listeners) {
-      try {
-        listener(expired);
-      } catch (err) {
-        this.log.error("an expiry listener failed", err);
-      }
-    }
   }
 }

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
+import { oneLine } from "./errors.js";
 import { StoreOpenError } from "./index.js";
 
 /**
@@ -121,8 +122,4 @@ function migrate(db: BetterSqlite3.Database): void {
   if (from > SCHEMA_VERSION) throw new Error(`schema version ${from} is newer than this acp-sessions understands (${SCHEMA_VERSION})`);
   for (let version = from; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version]!);
   if (from !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-}
-
-export function oneLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
 }

@@ -9,12 +9,13 @@ import {
   SessionNotFoundError,
   StoreError,
   StoreUnavailableError,
+  oneLine,
 } from "./errors.js";
 import type { BackendOptions } from "./index.js";
 import { StoreOpenError } from "./index.js";
 import { ownedCopies } from "./owned-bytes.js";
 import { ReadCache } from "./sqlite-cache.js";
-import { SCHEMA_VERSION, TABLES, oneLine, prepareDatabase } from "./sqlite-schema.js";
+import { SCHEMA_VERSION, TABLES, prepareDatabase } from "./sqlite-schema.js";
 import { DEFAULT_RETENTION } from "./types.js";
 import type {
   ContextWindow,
