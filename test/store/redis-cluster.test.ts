@@ -1,22 +1,17 @@
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log.js";
-import type { BackendOptions } from "../../src/store/index.js";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
 import type { ExpiredSession, StoreOptions } from "../../src/store/types.js";
 import { RedisCluster, skipWithoutRedis } from "../helpers/redis-server.js";
 import { killAll, spawnSidecar, until } from "../helpers/sidecar.js";
-import { message, newSession, storeContract } from "./contract.js";
+import { message, newSession } from "./contract.js";
+import { HOUR, freshPrefix, redisBackend, redisContract } from "./redis-harness.js";
 
 // The same store on a Redis Cluster of three masters: the contract, the spread, and sidecars sharing it.
 const noCluster = skipWithoutRedis("the Redis Cluster tests");
 
 const T0 = Date.UTC(2026, 0, 1);
-const HOUR = 3_600_000;
 let cluster: RedisCluster | undefined;
-let prefixes = 0;
-const freshPrefix = () => `c${process.pid}-${++prefixes}:`;
-const backend = (redisPrefix: string): BackendOptions => ({ log: silentLogger, redisPrefix, redisBuckets: 16, storeWaitMs: 0 });
 
 /** Expiry events in every bucket's stream under the prefix. */
 async function expiryEvents(prefix: string): Promise<number> {
@@ -30,8 +25,8 @@ async function expiryEvents(prefix: string): Promise<number> {
 }
 
 const opened: RedisStore[] = [];
-async function open(options: Partial<StoreOptions> = {}, prefix = freshPrefix()): Promise<RedisStore> {
-  const store = await openRedisStore(cluster!.url, { maxIdleMs: HOUR, ...options }, backend(prefix));
+async function open(options: Partial<StoreOptions> = {}, prefix = freshPrefix("c")): Promise<RedisStore> {
+  const store = await openRedisStore(cluster!.url, { maxIdleMs: HOUR, ...options }, redisBackend(prefix));
   opened.push(store);
   return store;
 }
@@ -48,29 +43,10 @@ afterAll(async () => {
 });
 
 describe.skipIf(noCluster)("redis store on a Redis Cluster", () => {
-  storeContract("redis cluster", () => {
-    const prefix = freshPrefix();
-    const stores: RedisStore[] = [];
-    let options: StoreOptions = { maxIdleMs: HOUR };
-    const openShared = async () => {
-      const store = await openRedisStore(cluster!.url, options, backend(prefix));
-      stores.push(store);
-      return store;
-    };
-    return {
-      open: async (o) => {
-        options = o;
-        return openShared();
-      },
-      second: openShared,
-      cleanup: async () => {
-        await Promise.all(stores.map((s) => s.close()));
-      },
-    };
-  });
+  redisContract("redis cluster", () => cluster!.url, "c");
 
   it("spreads the sessions' keys over every master", async () => {
-    const prefix = freshPrefix();
+    const prefix = freshPrefix("c");
     const store = await open({}, prefix);
     for (let i = 0; i < 64; i++) {
       const { sessionId } = await store.create(newSession(), T0);
@@ -83,7 +59,7 @@ describe.skipIf(noCluster)("redis store on a Redis Cluster", () => {
   });
 
   it("announces every expiry to every handle once, reading each master's streams", async () => {
-    const prefix = freshPrefix();
+    const prefix = freshPrefix("c");
     const a = await open({ maxIdleMs: 10 }, prefix);
     const b = await open({ maxIdleMs: 10 }, prefix);
     const heard = { a: [] as ExpiredSession[], b: [] as ExpiredSession[] };
@@ -100,7 +76,7 @@ describe.skipIf(noCluster)("redis store on a Redis Cluster", () => {
   });
 
   it("two sidecars on the cluster share sessions; expiry is applied once and every client is told once", async () => {
-    const prefix = freshPrefix();
+    const prefix = freshPrefix("c");
     const args = ["--store", cluster!.url, "--redis-prefix", prefix, "--max-session-age", "1500ms", "--cleanup-interval", "300ms"];
     const one = spawnSidecar(args);
     const two = spawnSidecar(args);

@@ -1,29 +1,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log.js";
 import { StoreUnavailableError } from "../../src/store/errors.js";
-import { StoreOpenError, type BackendOptions } from "../../src/store/index.js";
+import { StoreOpenError } from "../../src/store/index.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
 import type { ExpiredSession, Role, SessionRecord, StoreOptions } from "../../src/store/types.js";
 import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
-import { message, newSession, storeContract } from "./contract.js";
+import { message, newSession } from "./contract.js";
+import { HOUR, freshPrefix, redisBackend, redisContract } from "./redis-harness.js";
 
 const noRedis = skipWithoutRedis("the Redis store tests", { binary: false });
 // With only REDIS_URL, the contract runs there; the tests that stop and start a server need their own.
 const noBinary = noRedis || skipWithoutRedis("the Redis start-up and fault tests (REDIS_URL serves the rest)");
 
 const T0 = Date.UTC(2026, 0, 1);
-const HOUR = 3_600_000;
 let server: RedisServer | undefined;
 let url = process.env.REDIS_URL ?? "";
-let prefixes = 0;
-const freshPrefix = () => `t${process.pid}-${Date.now()}-${++prefixes}:`;
-const backend = (redisPrefix: string, redisBuckets = 16, storeWaitMs = 0): BackendOptions => ({
-  log: silentLogger,
-  redisPrefix,
-  redisBuckets,
-  storeWaitMs,
-});
 const texts = (messages: Buffer[]) => messages.map((m) => JSON.parse(m.toString()).messageId as string);
 
 /** Polls an async condition until it holds (errors count as "not yet"); fails after `ms`. */
@@ -38,8 +29,8 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, what: 
 }
 
 const opened: RedisStore[] = [];
-async function open(options: Partial<StoreOptions> = {}, prefix = freshPrefix(), target = url): Promise<RedisStore> {
-  const store = await openRedisStore(target, { maxIdleMs: HOUR, ...options }, backend(prefix));
+async function open(options: Partial<StoreOptions> = {}, prefix = freshPrefix("t"), target = url): Promise<RedisStore> {
+  const store = await openRedisStore(target, { maxIdleMs: HOUR, ...options }, redisBackend(prefix));
   opened.push(store);
   return store;
 }
@@ -57,26 +48,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(noRedis)("redis store", () => {
-  storeContract("redis", () => {
-    const prefix = freshPrefix();
-    const stores: RedisStore[] = [];
-    let options: StoreOptions = { maxIdleMs: HOUR };
-    const openShared = async () => {
-      const store = await openRedisStore(url, options, backend(prefix));
-      stores.push(store);
-      return store;
-    };
-    return {
-      open: async (o) => {
-        options = o;
-        return openShared();
-      },
-      second: openShared,
-      cleanup: async () => {
-        await Promise.all(stores.map((s) => s.close()));
-      },
-    };
-  });
+  redisContract("redis", () => url, "t");
 
   it("keeps deployments with different prefixes apart", async () => {
     const a = await open();
@@ -90,16 +62,16 @@ describe.skipIf(noRedis)("redis store", () => {
   });
 
   it("refuses to start with another bucket count than the one recorded", async () => {
-    const prefix = freshPrefix();
-    await (await openRedisStore(url, { maxIdleMs: HOUR }, backend(prefix, 16))).close();
-    const err = await openRedisStore(url, { maxIdleMs: HOUR }, backend(prefix, 8)).catch((e: unknown) => e);
+    const prefix = freshPrefix("t");
+    await (await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 16))).close();
+    const err = await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 8)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreOpenError);
     expect((err as Error).message).toMatch(/16 buckets, not 8: start with --redis-buckets 16/);
-    await (await openRedisStore(url, { maxIdleMs: HOUR }, backend(prefix, 16))).close();
+    await (await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 16))).close();
   });
 
   it("announces every expiry to every handle, once, whoever applied it", async () => {
-    const prefix = freshPrefix();
+    const prefix = freshPrefix("t");
     const a = await open({ maxIdleMs: 10 }, prefix);
     const b = await open({ maxIdleMs: 10 }, prefix);
     const heard = { a: [] as ExpiredSession[], b: [] as ExpiredSession[] };
@@ -128,7 +100,7 @@ describe.skipIf(noRedis)("redis store", () => {
   });
 
   it("a handle that never saw a fork finds it, and finds it gone once another handle removed it", async () => {
-    const prefix = freshPrefix();
+    const prefix = freshPrefix("t");
     const a = await open({}, prefix);
     const b = await open({}, prefix);
     const parent = (await a.create(newSession(), T0)).sessionId;
@@ -179,7 +151,7 @@ describe.skipIf(noRedis)("redis store", () => {
         maxContextMessages: 12,
         onContextFull: "trim",
       };
-      const prefix = freshPrefix();
+      const prefix = freshPrefix("t");
       const handles = [await open(options, prefix), await open(options, prefix)];
       const model = new MemoryStore(options);
       const tally = await randomSteps(handles, model, 2000, onExpire === "delete" ? 1 : 2);
@@ -338,7 +310,7 @@ describe.skipIf(noBinary)("redis store: start-up and faults", () => {
   });
 
   it("refuses to start when Redis is unreachable, with a one-line StoreOpenError", async () => {
-    const err = await openRedisStore("redis://127.0.0.1:1", { maxIdleMs: HOUR }, backend("x:")).catch((e: unknown) => e);
+    const err = await openRedisStore("redis://127.0.0.1:1", { maxIdleMs: HOUR }, redisBackend("x:")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreOpenError);
     expect((err as Error).message).toMatch(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
     expect((err as Error).message).not.toContain("\n");
@@ -348,7 +320,7 @@ describe.skipIf(noBinary)("redis store: start-up and faults", () => {
     const probe = await RedisServer.start();
     const port = probe.port;
     await probe.stop();
-    const opening = openRedisStore(`redis://127.0.0.1:${port}`, { maxIdleMs: HOUR }, backend(freshPrefix(), 16, 60_000));
+    const opening = openRedisStore(`redis://127.0.0.1:${port}`, { maxIdleMs: HOUR }, redisBackend(freshPrefix("t"), 16, 60_000));
     own = await RedisServer.start({ port });
     const store = await opening;
     opened.push(store);
@@ -357,21 +329,23 @@ describe.skipIf(noBinary)("redis store: start-up and faults", () => {
 
   it("reads user, password and database from the URL, and fails at once on a wrong password", async () => {
     own = await RedisServer.start({ args: ["--requirepass", "s3cret"] });
-    const store = await open({}, freshPrefix(), `redis://:s3cret@127.0.0.1:${own.port}/3`);
+    const store = await open({}, freshPrefix("t"), `redis://:s3cret@127.0.0.1:${own.port}/3`);
     const { sessionId } = await store.create(newSession(), T0);
     expect(own.cli("-a", "s3cret", "--no-auth-warning", "-n", "3", "dbsize").trim()).not.toBe("0");
     expect(own.cli("-a", "s3cret", "--no-auth-warning", "-n", "0", "dbsize").trim()).toBe("0");
     expect(await store.has(sessionId)).toBe(true);
-    const err = await openRedisStore(`redis://default:wrong@127.0.0.1:${own.port}`, { maxIdleMs: HOUR }, backend("x:", 16, 60_000)).catch(
-      (e: unknown) => e,
-    );
+    const err = await openRedisStore(
+      `redis://default:wrong@127.0.0.1:${own.port}`,
+      { maxIdleMs: HOUR },
+      redisBackend("x:", 16, 60_000),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreOpenError);
     expect((err as Error).message).toMatch(/WRONGPASS|invalid/);
   });
 
   it("fails requests fast with StoreUnavailableError while Redis is down, and serves again once it is back", async () => {
     own = await RedisServer.start({ appendonly: true });
-    const store = await open({}, freshPrefix(), own.url);
+    const store = await open({}, freshPrefix("t"), own.url);
     const { sessionId } = await store.create(newSession(), T0);
     await store.update({ sessionId, messages: [message("before")], changes: {} }, T0);
     await own.kill();
@@ -397,7 +371,7 @@ describe.skipIf(noBinary)("redis store: start-up and faults", () => {
 
   it("loses no acknowledged write when Redis crashes, with appendonly yes", async () => {
     own = await RedisServer.start({ appendonly: true });
-    const store = await open({}, freshPrefix(), own.url);
+    const store = await open({}, freshPrefix("t"), own.url);
     const { sessionId } = await store.create(newSession(), T0);
     const acknowledged: string[] = [];
     let stop = false;

@@ -1,0 +1,43 @@
+/** What the Redis store's test files share: fresh key prefixes, backend options, and the contract run. */
+import { silentLogger } from "../../src/log.js";
+import type { BackendOptions } from "../../src/store/index.js";
+import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
+import type { StoreOptions } from "../../src/store/types.js";
+import { storeContract } from "./contract.js";
+
+export const HOUR = 3_600_000;
+
+let prefixes = 0;
+/** A key prefix no other test (or earlier run against the same server) has used. */
+export const freshPrefix = (tag: string) => `${tag}${process.pid}-${Date.now()}-${++prefixes}:`;
+
+export const redisBackend = (redisPrefix: string, redisBuckets = 16, storeWaitMs = 0): BackendOptions => ({
+  log: silentLogger,
+  redisPrefix,
+  redisBuckets,
+  storeWaitMs,
+});
+
+/** The shared store contract against the server at `url()`, each test under a prefix of its own. */
+export function redisContract(name: string, url: () => string, tag: string): void {
+  storeContract(name, () => {
+    const prefix = freshPrefix(tag);
+    const stores: RedisStore[] = [];
+    let options: StoreOptions = { maxIdleMs: HOUR };
+    const openShared = async () => {
+      const store = await openRedisStore(url(), options, redisBackend(prefix));
+      stores.push(store);
+      return store;
+    };
+    return {
+      open: async (o) => {
+        options = o;
+        return openShared();
+      },
+      second: openShared,
+      cleanup: async () => {
+        await Promise.all(stores.map((s) => s.close()));
+      },
+    };
+  });
+}
