@@ -219,7 +219,7 @@ export class SqliteStore implements SessionStore {
       if (changing) {
         row.revision++;
         row.last_accessed = Math.max(row.last_accessed, now);
-        this.save(row);
+        this.save(row, changed);
       } else {
         this.access(row, now);
       }
@@ -536,8 +536,11 @@ export class SqliteStore implements SessionStore {
   }
 
   /** Writes the fields a request may change (never cwd, archived or the creation fields). */
-  private save(row: SessionRow): void {
-    this.sql.saveSession.run(row);
+  private save(row: SessionRow, fieldsChanged = true): void {
+    // An append changes only the counts and times: the narrower statement leaves the other columns,
+    // and the indexes on them, alone.
+    if (fieldsChanged) this.sql.saveSession.run(row);
+    else this.sql.saveCounts.run(row);
   }
 
   /** A burst of requests shares a millisecond: only the first of them writes. The row changes once stored. */
@@ -809,6 +812,10 @@ function statements(db: Database) {
          mcp_servers = @mcp_servers, additional_directories = @additional_directories, revision = @revision,
          max_idle_ms = @max_idle_ms, pinned = @pinned, first_position = @first_position, message_count = @message_count
        WHERE seq = @seq`,
+    ),
+    saveCounts: db.prepare(
+      `UPDATE sessions SET last_accessed = @last_accessed, revision = @revision, first_position = @first_position,
+         message_count = @message_count WHERE seq = @seq`,
     ),
     access: db.prepare("UPDATE sessions SET last_accessed = ? WHERE seq = ?"),
     setArchived: db.prepare("UPDATE sessions SET archived = ?, revision = ? WHERE seq = ?"),
