@@ -10,6 +10,8 @@
  */
 const ROW_CAPACITY = 4096;
 const MESSAGE_BYTES = 32 * 2 ** 20;
+/** A run grows as reads adjoin, but no further than this: one long history must not push out the rest. */
+const RUN_BYTES = 4 * 2 ** 20;
 
 /** One contiguous run of a segment's messages: positions [from, from + messages.length). */
 interface Run {
@@ -19,7 +21,9 @@ interface Run {
 }
 
 export class ReadCache<Row extends { session_id: string }> {
+  /** Least recently used first. */
   private readonly rows = new Map<string, Row>();
+  private newestRow: string | undefined;
   /** Least recently read first. */
   private readonly runs = new Map<number, Run>();
   private newestRun: number | undefined;
@@ -41,7 +45,13 @@ export class ReadCache<Row extends { session_id: string }> {
    * the row's access time once the statement that stores it has succeeded.
    */
   peek(sessionId: string): Row | undefined {
-    return this.rows.get(sessionId);
+    const row = this.rows.get(sessionId);
+    if (row && sessionId !== this.newestRow) {
+      this.rows.delete(sessionId);
+      this.rows.set(sessionId, row);
+      this.newestRow = sessionId;
+    }
+    return row;
   }
 
   /** A row just read from the file or written by this request: kept if the request succeeds. */
@@ -57,6 +67,7 @@ export class ReadCache<Row extends { session_id: string }> {
       this.rows.delete(row.session_id);
       if (this.rows.size >= ROW_CAPACITY) this.rows.delete(this.rows.keys().next().value!);
       this.rows.set(row.session_id, row);
+      this.newestRow = row.session_id;
     }
     this.lent = [];
   }
@@ -90,7 +101,7 @@ export class ReadCache<Row extends { session_id: string }> {
     for (const m of messages) bytes += m.length;
     const run = this.runs.get(segment);
     const end = from + messages.length;
-    if (run && from <= run.from + run.messages.length && end >= run.from) {
+    if (run && from <= run.from + run.messages.length && end >= run.from && run.bytes + bytes <= RUN_BYTES) {
       // Overlapping or adjoining: one run over both.
       const before = from > run.from ? run.messages.slice(0, from - run.from) : [];
       const after = end < run.from + run.messages.length ? run.messages.slice(end - run.from) : [];
@@ -99,6 +110,7 @@ export class ReadCache<Row extends { session_id: string }> {
       from = Math.min(from, run.from);
     }
     this.dropSegment(segment);
+    if (bytes > RUN_BYTES) return;
     this.runs.set(segment, { from, messages, bytes });
     this.newestRun = segment;
     this.bytes += bytes;
@@ -117,6 +129,7 @@ export class ReadCache<Row extends { session_id: string }> {
   /** Another connection committed, or a commit of ours failed: nothing kept can be trusted. */
   clear(): void {
     this.rows.clear();
+    this.newestRow = undefined;
     this.runs.clear();
     this.newestRun = undefined;
     this.bytes = 0;

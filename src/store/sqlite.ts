@@ -377,37 +377,49 @@ export class SqliteStore implements SessionStore {
    * never shows what a kill could still undo. (Access times alone hold no answer back; losing the
    * last milliseconds of them only lets a session expire a little sooner.) Work of kind "access"
    * writes nothing but an access time, as its last statement: one statement applies whole or not at
-   * all, so it needs no savepoint, and it changes nothing a commit must come before.
+   * all, so it needs no savepoint, and it adds nothing a commit must come before (though what it read
+   * may need one).
    */
   private write<T>(work: () => T, kind: "change" | "access" = "change"): MaybePromise<T> {
-    if (!this.groupCommit) return this.guard(() => this.transaction.immediate(() => this.cached(work, true)) as T);
+    if (!this.groupCommit) {
+      return this.guard(() => this.cached(() => this.transaction.immediate(() => this.afterBegin(work)) as T));
+    }
     const batch = this.guard(() => this.openBatch());
-    if (kind === "access") return this.guard(() => this.cached(work));
+    if (kind === "access") {
+      const read = this.guard(() => this.cached(work));
+      return batch.changed ? batch.done.then(() => read) : read;
+    }
     const changesBefore = this.sql.totalChanges.get() as number;
     const accessesBefore = this.accessWrites;
-    const result = this.guard(() => this.transaction(() => this.cached(work)) as T);
+    const result = this.guard(() => this.cached(() => this.transaction(work) as T));
     if ((this.sql.totalChanges.get() as number) - changesBefore > this.accessWrites - accessesBefore) batch.changed = true;
     return batch.changed ? batch.done.then(() => result) : result;
   }
 
   /** A read in one snapshot; inside an open batch it sees that batch's writes. */
   private read<T>(work: () => T): T {
-    return this.guard(() => this.transaction.deferred(() => this.cached(work, true)) as T);
+    return this.guard(() => this.cached(() => this.transaction.deferred(() => this.afterBegin(work)) as T));
+  }
+
+  private afterBegin<T>(work: () => T): T {
+    this.checkCache();
+    return work();
   }
 
   /**
-   * Runs one request's work inside a transaction (which, when it has just begun, checks the cache
-   * first). The cache keeps the rows the work leaves only if it succeeds: a failure's rollback leaves
-   * the file as it was.
+   * Keeps the cache right around one request: the rows it leaves are kept once `run` has returned
+   * (after its commit or savepoint). A store error undid only this request; anything else is SQLite's
+   * own failure, which may have rolled back more (the whole turn's transaction), so nothing kept is
+   * trusted after it.
    */
-  private cached<T>(work: () => T, begun = false): T {
-    if (begun) this.checkCache();
+  private cached<T>(run: () => T): T {
     try {
-      const result = work();
+      const result = run();
       this.cache.keep();
       return result;
     } catch (err) {
-      this.cache.discard();
+      if (err instanceof StoreError) this.cache.discard();
+      else this.cache.clear();
       throw err;
     }
   }
@@ -426,7 +438,12 @@ export class SqliteStore implements SessionStore {
     if (this.batch) return this.batch;
     for (const other of openBatches) other.commitBatch();
     this.sql.begin.run();
-    this.checkCache();
+    try {
+      this.checkCache();
+    } catch (err) {
+      this.sql.rollback.run();
+      throw err;
+    }
     let settle!: (err?: unknown) => void;
     const done = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
     // Each request's own promise carries a failure; this one alone must not count as unhandled.
@@ -448,13 +465,13 @@ export class SqliteStore implements SessionStore {
       this.settleBatch();
     } catch (err) {
       if (this.db.inTransaction) this.sql.rollback.run();
-      // The cache holds what the lost transaction wrote.
-      this.cache.clear();
       this.settleBatch(err);
     }
   }
 
   private settleBatch(err?: unknown): void {
+    // The cache holds what the lost transaction wrote.
+    if (err !== undefined) this.cache.clear();
     const batch = this.batch!;
     this.batch = undefined;
     openBatches.delete(this);

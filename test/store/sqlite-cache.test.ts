@@ -42,14 +42,24 @@ describe("ReadCache: a connection's message runs", () => {
 
   it("keeps at most 32 MiB of messages, the least recently read going first", () => {
     const cache = new ReadCache<{ session_id: string }>();
-    const big = () => [Buffer.alloc(12 * 2 ** 20)];
-    cache.storeMessages(1, 0, big());
-    cache.storeMessages(2, 0, big());
+    const run = () => [Buffer.alloc(3 * 2 ** 20)];
+    for (let segment = 1; segment <= 10; segment++) cache.storeMessages(segment, 0, run());
     cache.messages(1, 0, 1);
-    cache.storeMessages(3, 0, big());
+    cache.storeMessages(11, 0, run());
     expect(cache.messages(2, 0, 1)).toBeUndefined();
-    expect(cache.messages(1, 0, 1)).toHaveLength(1);
-    expect(cache.messages(3, 0, 1)).toHaveLength(1);
+    for (const segment of [1, 3, 10, 11]) expect(cache.messages(segment, 0, 1)).toHaveLength(1);
+  });
+
+  it("lets no run grow past 4 MiB: a read that would is kept alone, a bigger one not at all", () => {
+    const cache = new ReadCache<{ session_id: string }>();
+    const mib = (n: number) => Buffer.alloc(n * 2 ** 20);
+    cache.storeMessages(1, 0, [mib(3)]);
+    cache.storeMessages(1, 1, [mib(2)]);
+    expect(cache.messages(1, 0, 1)).toBeUndefined();
+    expect(cache.messages(1, 1, 2)).toHaveLength(1);
+    cache.storeMessages(1, 2, [mib(5)]);
+    expect(cache.messages(1, 1, 2)).toBeUndefined();
+    expect(cache.messages(1, 2, 3)).toBeUndefined();
   });
 
   it("keeps a request's rows only when it succeeds, as it left them", () => {

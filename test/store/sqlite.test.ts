@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/log.js";
-import { RevisionConflictError } from "../../src/store/errors.js";
+import { RevisionConflictError, StoreUnavailableError } from "../../src/store/errors.js";
 import { StoreOpenError, type BackendOptions } from "../../src/store/index.js";
 import { SCHEMA_VERSION, TABLES } from "../../src/store/sqlite-schema.js";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite.js";
@@ -269,6 +269,26 @@ describe("sqlite store: what a connection keeps of its reads", () => {
       store.close();
     });
 
+    it(`a request SQLite fails after some of its writes leaves every later read and append right (${mode})`, async () => {
+      const file = join(dir, "abort.db");
+      const store = await open(file, groupCommit);
+      const { sessionId } = await store.create(newSession(), T0);
+      await store.update({ sessionId, messages: [message("a")], changes: {} }, T0);
+      await store.get(sessionId, {}, T0);
+      // The second message of the next update fails inside SQLite, after the first was written.
+      (store as unknown as { db: Database.Database }).db.exec(
+        `CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.message_id = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+      );
+      const failing = () => store.update({ sessionId, messages: [message("b"), message("refused")], changes: {} }, T0);
+      await expect(Promise.resolve().then(failing)).rejects.toBeInstanceOf(StoreUnavailableError);
+      const after = await store.get(sessionId, {}, T0);
+      expect(after.session).toMatchObject({ messageCount: 1, revision: 2 });
+      expect(texts(after.messages)).toEqual(["a"]);
+      await store.update({ sessionId, messages: [message("c")], changes: {} }, T0);
+      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["a", "c"]);
+      store.close();
+    });
+
     it(`a request that fails leaves every later read as before it (${mode})`, async () => {
       const store = await open(join(dir, "fail.db"), groupCommit, { maxContextMessages: 2 });
       const { sessionId } = await store.create(newSession({ title: "kept" }), T0);
@@ -284,6 +304,43 @@ describe("sqlite store: what a connection keeps of its reads", () => {
       store.close();
     });
   }
+});
+
+describe("sqlite store: a turn's transaction lost", () => {
+  it("fails every answer that waited on it, and nothing of it is read afterwards", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acp-sqlite-lost-"));
+    const store = await openSqliteStore(join(dir, "lost.db"), { maxIdleMs: 3_600_000 }, backend);
+    const { sessionId } = await store.create(newSession(), T0);
+    await store.update({ sessionId, messages: [message("a")], changes: {} }, T0);
+    await store.get(sessionId, {}, T0);
+    const lost = store.update({ sessionId, messages: [message("b")], changes: { title: "lost" } }, T0);
+    // What SQLite does on its own after some errors (SQLITE_FULL, SQLITE_IOERR): roll the whole transaction back.
+    (store as unknown as { db: Database.Database }).db.exec("ROLLBACK");
+    const next = store.get(sessionId, {}, T0);
+    await expect(lost).rejects.toBeInstanceOf(StoreUnavailableError);
+    const read = await next;
+    expect(read.session).toMatchObject({ title: null, messageCount: 1, revision: 2 });
+    expect(read.messages.map((m) => JSON.parse(m.toString()).messageId)).toEqual(["a"]);
+    await store.update({ sessionId, messages: [message("c")], changes: {} }, T0);
+    expect((await store.get(sessionId, {}, T0)).messages.map((m) => JSON.parse(m.toString()).messageId)).toEqual(["a", "c"]);
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("holds back a read's answer until the commit of a change it may have seen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acp-sqlite-hold-"));
+    const store = await openSqliteStore(join(dir, "hold.db"), { maxIdleMs: 3_600_000 }, backend);
+    const { sessionId } = await store.create(newSession(), T0);
+    await store.get(sessionId, {}, T0);
+    expect(store.get(sessionId, {}, T0)).not.toBeInstanceOf(Promise);
+    const update = store.update({ sessionId, messages: [message("a")], changes: {} }, T0);
+    const read = store.get(sessionId, {}, T0);
+    expect(read).toBeInstanceOf(Promise);
+    await update;
+    expect((await read).session.messageCount).toBe(1);
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe("sqlite store: real deletion", () => {
