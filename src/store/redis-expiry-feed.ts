@@ -11,7 +11,7 @@ const POLL_BATCH = 500;
 /**
  * Reads every bucket's expiry stream from where it stood when this sidecar started (so old expiries
  * are not announced to a new client), and hands each event to the listeners once. It polls, with one
- * non-blocking XREAD per bucket every POLL_MS over the shared (auto-pipelined) connection: a blocking
+ * non-blocking XREAD per bucket every POLL_MS over the shared connection: a blocking
  * XREAD would hold a connection per node, and Pub/Sub or keyspace events are lost while disconnected.
  */
 export class ExpiryFeed {

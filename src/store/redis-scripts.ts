@@ -33,9 +33,10 @@ export const STATUS = {
 
 /**
  * The session fields a full record carries, in this order (RedisStore.record in redis.ts reads them).
- * The last two tell a sidecar whether its copy is still right: fv counts changes to the fields a
- * record shows other than the revision, last access and count (absent: none yet), and score is unique
- * to each creation of a session id in its bucket.
+ * The last three tell a sidecar whether its copy is still right: fv counts changes to the fields a
+ * record shows other than the revision, last access and count (absent: none yet); score (the listing
+ * order) and nc (a random nonce the creating sidecar chose) tell one creation of a session id from a
+ * later one.
  */
 export const RECORD_FIELDS = [
   "cwd",
@@ -54,6 +55,7 @@ export const RECORD_FIELDS = [
   "forked",
   "fv",
   "score",
+  "nc",
 ];
 
 /**
@@ -85,13 +87,13 @@ end`,
   return {MISSING}
 end`,
   // What a caller's copy of the record is compared with (RECORD_FIELDS).
-  `local function version(S) return S.fv .. ':' .. S.score end`,
+  `local function version(S) return S.fv .. ':' .. S.score .. ':' .. S.nc end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
   `local function load(id)
-  local v = redis.call('HMGET', key('s', id), 'rev', 'created', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score', 'fv')
+  local v = redis.call('HMGET', key('s', id), 'rev', 'created', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score', 'fv', 'nc')
   if not v[1] then return nil end
   return {id = id, rev = tonumber(v[1]), created = v[2], seen = tonumber(v[3]), arch = v[4], pin = v[5], idle = v[6] or nil,
-    st = tonumber(v[7]), n = tonumber(v[8]), cwd = v[12], score = v[13], fv = tonumber(v[14]) or 0,
+    st = tonumber(v[7]), n = tonumber(v[8]), cwd = v[12], score = v[13], fv = tonumber(v[14]) or 0, nc = v[15] or '',
     head = {id = id, parent = v[9] or nil, base = tonumber(v[10]), off = tonumber(v[11]), owned = true}}
 end`,
   `local function hmget(k, fields)
@@ -312,15 +314,15 @@ local OK, MISSING, REDIRECT, CONFLICT, CONTEXT_FULL, CWD_MISMATCH, NO_MESSAGE, I
 `;
 
 const BODIES = {
-  /** id, now, defaultIdle, cwd, title?, caps, mcp, dirs, maxIdle?, pinned → [OK, record] | [ID_TAKEN] */
+  /** id, now, defaultIdle, cwd, title?, caps, mcp, dirs, maxIdle?, pinned, nonce → [OK, record] | [ID_TAKEN] */
   create: `
 local id = arg()
 if redis.call('EXISTS', key('s', id), key('g', id), key('a', id)) > 0 then return {ID_TAKEN} end
 local now, default_idle = numarg(), numarg()
-local cwd, title, caps, mcp, dirs, idle, pin = arg(), optarg(), arg(), arg(), arg(), optarg(), arg()
+local cwd, title, caps, mcp, dirs, idle, pin, nonce = arg(), optarg(), arg(), arg(), arg(), optarg(), arg(), arg()
 local score = creation_score(now)
 local fields = {'cwd', cwd, 'caps', caps, 'mcp', mcp, 'dirs', dirs, 'created', int(now), 'seen', int(now), 'n', 0, 'rev', 1,
-  'arch', 0, 'pin', pin, 'st', 0, 'score', int(score), 'gb', 0, 'go', 0}
+  'arch', 0, 'pin', pin, 'st', 0, 'score', int(score), 'gb', 0, 'go', 0, 'nc', nonce}
 if title then fields[#fields + 1] = 'title'; fields[#fields + 1] = title end
 if idle then fields[#fields + 1] = 'idle'; fields[#fields + 1] = idle end
 redis.call('HSET', key('s', id), unpack(fields))
@@ -499,7 +501,7 @@ return {OK}
 `,
 
   /**
-   * parent, id, now, defaultIdle, atMessageId?, cwd, mcp, title (set, value?) → [OK, record] | error.
+   * parent, id, now, defaultIdle, atMessageId?, cwd, mcp, title (set, value?), nonce → [OK, record] | error.
    * The fork gets a segment of its own whose parent is the one holding its last inherited message.
    */
   fork: `
@@ -508,7 +510,7 @@ local P = load(parent)
 if not P then return absent(parent) end
 if redis.call('EXISTS', key('s', id), key('g', id)) > 0 then return {ID_TAKEN} end
 local now, default_idle, at = numarg(), numarg(), optarg()
-local cwd, mcp, title_set, title = arg(), arg(), arg() == '1', optarg()
+local cwd, mcp, title_set, title, nonce = arg(), arg(), arg() == '1', optarg(), arg()
 local p = redis.call('HMGET', key('s', parent), 'title', 'caps', 'dirs')
 local st, n = P.st, P.n
 local ch = chain(P)
@@ -530,7 +532,7 @@ end
 if not title_set then title = p[1] or nil end
 local score = creation_score(now)
 local fields = {'cwd', cwd, 'caps', p[2], 'mcp', mcp, 'dirs', p[3], 'created', int(now), 'seen', int(now), 'n', count, 'rev', 1,
-  'arch', 0, 'pin', 0, 'st', st, 'score', int(score), 'parent', parent, 'gb', cut, 'go', 0}
+  'arch', 0, 'pin', 0, 'st', st, 'score', int(score), 'parent', parent, 'gb', cut, 'go', 0, 'nc', nonce}
 if base then
   fields[#fields + 1] = 'gp'; fields[#fields + 1] = base.id
   redis.call('ZADD', key('c', base.id), cut, id)
@@ -664,6 +666,9 @@ interface Batch {
   waiters: { resolve: (reply: Reply) => void; reject: (err: unknown) => void }[];
 }
 
+type StringES2024 = string & { isWellFormed(): boolean; toWellFormed(): string };
+const wellFormed = (text: string) => ((text as StringES2024).isWellFormed() ? text : (text as StringES2024).toWellFormed());
+
 /** ARGV[1] is the key prefix and ARGV[2] the packed arguments: bytes start at ARGV[3]. */
 const FIRST_BUFFER_ARGV = 3;
 
@@ -692,7 +697,8 @@ export class ScriptBatcher {
     batch.args.push(operation, String(args.length));
     for (const arg of args) {
       if (typeof arg === "string") {
-        batch.args.push(arg);
+        // As Buffer.from would write it: MessagePack's encoder writes a lone surrogate as invalid UTF-8.
+        batch.args.push(wellFormed(arg));
         batch.bytes += arg.length;
       } else if (typeof arg === "number") {
         batch.args.push(String(arg));

@@ -21,6 +21,7 @@
  * travel), and a read's window of messages when the revision has not moved since it read the same
  * window (window-cache.ts).
  */
+import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import {
@@ -151,6 +152,7 @@ export class RedisStore implements SessionStore {
       JSON.stringify(input.additionalDirectories),
       ...optional(input.retention.maxIdleMs),
       input.retention.pinned ? "1" : "0",
+      nonce(),
     ]);
     if (reply[0] !== STATUS.ok) throw failure(reply, id);
     return this.record(id, reply[1]);
@@ -169,6 +171,7 @@ export class RedisStore implements SessionStore {
       JSON.stringify(request.mcpServers),
       request.title === undefined ? "0" : "1",
       ...optional(request.title),
+      nonce(),
     ]);
     if (reply[0] === STATUS.idTaken) throw failure(reply, id);
     if (reply[0] !== STATUS.ok) throw failure(reply, request.parentSessionId, "atMessageId", request.atMessageId);
@@ -202,11 +205,11 @@ export class RedisStore implements SessionStore {
     ];
     return this.atSession("get", sessionId, args).then((reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, sessionId, "afterMessageId", window.afterMessageId);
-      const session = this.current(sessionId, reply, cached);
-      if (reply[5] === null) return { session, messages: held! };
+      const now = this.current(sessionId, reply, cached);
+      if (reply[5] === null) return { session: now.record, messages: held! };
       const messages = flatten(reply[5]);
-      this.windows.set(sessionId, windowVersion(this.records.get(sessionId)!), windowKey, messages);
-      return { session, messages };
+      this.windows.set(sessionId, windowVersion(now), windowKey, messages);
+      return { session: now.record, messages };
     });
   }
 
@@ -217,7 +220,7 @@ export class RedisStore implements SessionStore {
     for (const m of request.messages) args.push(m.messageId, ROLE_LETTER[m.role], m.json);
     return this.atSession("update", request.sessionId, args).then((reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, request.sessionId, undefined, undefined, request.expectedRevision);
-      return { session: this.current(request.sessionId, reply, cached), appended: reply[5], trimmed: reply[6] };
+      return { session: this.current(request.sessionId, reply, cached).record, appended: reply[5], trimmed: reply[6] };
     });
   }
 
@@ -227,7 +230,7 @@ export class RedisStore implements SessionStore {
     args.push(0);
     const reply = await this.atSession("update", sessionId, args);
     if (reply[0] !== STATUS.ok) throw failure(reply, sessionId);
-    return this.current(sessionId, reply, cached);
+    return this.current(sessionId, reply, cached).record;
   }
 
   async readMessages(sessionId: string, from: number, count: number): Promise<Buffer[]> {
@@ -496,20 +499,26 @@ export class RedisStore implements SessionStore {
    * The session from a get or update reply: [status, rev, seen, n, full record or null, ...]. The
    * script sends the full record only when the copy this sidecar had (`cached`) is out of date.
    */
-  private current(sessionId: string, reply: Reply, cached: CachedRecord | undefined): SessionRecord {
+  private current(sessionId: string, reply: Reply, cached: CachedRecord | undefined): CachedRecord {
     const full = reply[4] as (Buffer | null)[] | null;
-    if (full) return this.record(sessionId, full);
-    const kept = cached!.record;
+    if (full) return this.keep(sessionId, full);
+    // No full record: the script found this sidecar's copy (`cached`, sent as `known`) still right.
+    const kept = cached!;
     const lastAccessed = this.clock.local(reply[2]);
     // Reads within one millisecond change nothing: the same (read-only) record serves them all.
-    if (kept.revision === reply[1] && kept.lastAccessed === lastAccessed && kept.messageCount === reply[3]) return kept;
-    const record = { ...kept, revision: reply[1], lastAccessed, messageCount: reply[3] };
-    this.records.set(sessionId, { record, version: cached!.version });
-    return record;
+    const { revision, messageCount } = kept.record;
+    if (revision === reply[1] && kept.record.lastAccessed === lastAccessed && messageCount === reply[3]) return kept;
+    const now = { record: { ...kept.record, revision: reply[1], lastAccessed, messageCount: reply[3] }, version: kept.version };
+    this.records.set(sessionId, now);
+    return now;
   }
 
   /** A session from the fields a script returns, in RECORD_FIELDS order; kept for later replies. */
   private record(sessionId: string, f: (Buffer | null)[]): SessionRecord {
+    return this.keep(sessionId, f).record;
+  }
+
+  private keep(sessionId: string, f: (Buffer | null)[]): CachedRecord {
     const idle = f[10];
     const record: SessionRecord = {
       sessionId,
@@ -527,15 +536,19 @@ export class RedisStore implements SessionStore {
       parentSessionId: text(f[12]),
       forkedAtMessageId: text(f[13]),
     };
+    const kept = { record, version: `${text(f[14]) ?? 0}:${text(f[15])}:${text(f[16]) ?? ""}` };
     this.records.delete(sessionId);
     if (this.records.size >= RECORD_CACHE) this.records.delete(this.records.keys().next().value!);
-    this.records.set(sessionId, { record, version: `${text(f[14]) ?? 0}:${text(f[15])}` });
-    return record;
+    this.records.set(sessionId, kept);
+    return kept;
   }
 }
 
 /** What the scripts compare with the stored session to tell whether this copy is still right. */
 const known = (cached: CachedRecord | undefined) => cached?.version ?? "";
+
+/** A creation's nonce (see RECORD_FIELDS). */
+const nonce = () => randomBytes(6).toString("base64url");
 
 /** Which copy of a session a window of its messages was read from: they change only with the revision. */
 const windowVersion = (cached: CachedRecord) => `${cached.record.revision}:${cached.version}`;

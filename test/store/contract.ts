@@ -378,6 +378,24 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect((await store.expireDue(T0 + 61_000, 10)).map((e) => e.sessionId)).toEqual([sessionId]);
     });
 
+    it("a session created again under its old id, in the same millisecond, is a new session to every handle", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const sessionId = newSession().sessionId;
+      await store.create(newSession({ sessionId, title: "same" }), T0);
+      await append(store, sessionId, ["a", "b"]);
+      // Read twice, so that whatever a handle keeps of a read is in use; the next incarnation will have
+      // the same title, revision and message count.
+      await other.get(sessionId, {}, T0);
+      expect(texts((await other.get(sessionId, {}, T0)).messages)).toEqual(["a", "b"]);
+      await store.remove(sessionId);
+      await store.create(newSession({ sessionId, title: "same" }), T0);
+      await append(store, sessionId, ["c", "d"]);
+      const read = await other.get(sessionId, {}, T0);
+      expect(read.session).toMatchObject({ revision: 2, messageCount: 2 });
+      expect(texts(read.messages)).toEqual(["c", "d"]);
+    });
+
     it("a policy change or an unarchive in the millisecond of the last access still sets the idle deadline", async () => {
       const store = await open({ maxIdleMs: 1000 });
       const shortened = (await store.create(newSession(), T0)).sessionId;
