@@ -1,11 +1,11 @@
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
-import type { ExpiredSession, StoreOptions } from "../../src/store/types.js";
+import type { StoreOptions } from "../../src/store/types.js";
 import { RedisCluster, skipWithoutRedis } from "../helpers/redis-server.js";
 import { killAll, spawnSidecar, until } from "../helpers/sidecar.js";
 import { message, newSession } from "./contract.js";
-import { HOUR, freshPrefix, redisBackend, redisContract } from "./redis-harness.js";
+import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "./redis-harness.js";
 
 // The same store on a Redis Cluster of three masters: the contract, the spread, and sidecars sharing it.
 const noCluster = skipWithoutRedis("the Redis Cluster tests");
@@ -59,12 +59,7 @@ describe.skipIf(noCluster)("redis store on a Redis Cluster", () => {
   });
 
   it("announces every expiry to every handle once, reading each master's streams", async () => {
-    const prefix = freshPrefix("c");
-    const a = await open({ maxIdleMs: 10 }, prefix);
-    const b = await open({ maxIdleMs: 10 }, prefix);
-    const heard = { a: [] as ExpiredSession[], b: [] as ExpiredSession[] };
-    a.onExpired((e) => heard.a.push(e));
-    b.onExpired((e) => heard.b.push(e));
+    const { a, b, heard } = await twoListeners(open, freshPrefix("c"));
     const created: string[] = [];
     for (let i = 0; i < 30; i++) created.push((await a.create(newSession(), T0)).sessionId);
     const expired = [...(await b.expireDue(T0 + 10, 11)), ...(await a.expireDue(T0 + 10, 100))];

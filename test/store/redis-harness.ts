@@ -2,7 +2,7 @@
 import { silentLogger } from "../../src/log.js";
 import type { BackendOptions } from "../../src/store/index.js";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
-import type { StoreOptions } from "../../src/store/types.js";
+import type { ExpiredSession, StoreOptions } from "../../src/store/types.js";
 import { storeContract } from "./contract.js";
 
 export const HOUR = 3_600_000;
@@ -40,4 +40,14 @@ export function redisContract(name: string, url: () => string, tag: string): voi
       },
     };
   });
+}
+
+/** Two handles on one prefix with a 10 ms idle age, each recording the expiries it is told of. */
+export async function twoListeners(open: (options: Partial<StoreOptions>, prefix: string) => Promise<RedisStore>, prefix: string) {
+  const a = await open({ maxIdleMs: 10 }, prefix);
+  const b = await open({ maxIdleMs: 10 }, prefix);
+  const heard = { a: [] as ExpiredSession[], b: [] as ExpiredSession[] };
+  a.onExpired((e) => heard.a.push(e));
+  b.onExpired((e) => heard.b.push(e));
+  return { a, b, heard };
 }

@@ -6,7 +6,7 @@ import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
 import type { ExpiredSession, Role, SessionRecord, StoreOptions } from "../../src/store/types.js";
 import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
 import { message, newSession } from "./contract.js";
-import { HOUR, freshPrefix, redisBackend, redisContract } from "./redis-harness.js";
+import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "./redis-harness.js";
 
 const noRedis = skipWithoutRedis("the Redis store tests", { binary: false });
 // With only REDIS_URL, the contract runs there; the tests that stop and start a server need their own.
@@ -71,12 +71,7 @@ describe.skipIf(noRedis)("redis store", () => {
   });
 
   it("announces every expiry to every handle, once, whoever applied it", async () => {
-    const prefix = freshPrefix("t");
-    const a = await open({ maxIdleMs: 10 }, prefix);
-    const b = await open({ maxIdleMs: 10 }, prefix);
-    const heard = { a: [] as ExpiredSession[], b: [] as ExpiredSession[] };
-    a.onExpired((e) => heard.a.push(e));
-    b.onExpired((e) => heard.b.push(e));
+    const { a, b, heard } = await twoListeners(open, freshPrefix("t"));
     const created: string[] = [];
     for (let i = 0; i < 20; i++) created.push((await a.create(newSession(), T0)).sessionId);
     const [fromA, fromB] = await Promise.all([a.expireDue(T0 + 10, 7), b.expireDue(T0 + 10, 100)]);
