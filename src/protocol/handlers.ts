@@ -4,22 +4,10 @@ import type { MethodEntry, MethodTable } from "../rpc/connection.js";
 import { LimitExceededError, SessionNotFoundError } from "../store/errors.js";
 import { DEFAULT_RETENTION, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
 import { SessionEncoder, iso, sessionInfo, storedMessage } from "./encode-session.js";
+import { METHOD_SCHEMAS } from "./method-schemas.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
-import {
-  GetSessionParamsSchema,
-  InitializeParamsSchema,
-  ForkSessionParamsSchema,
-  ListSessionsParamsSchema,
-  LoadSessionParamsSchema,
-  NewSessionParamsSchema,
-  ResumeSessionParamsSchema,
-  SessionIdParamsSchema,
-  UpdateSessionParamsSchema,
-  type InitializeResult,
-  type ListSessionsResult,
-  type UpdateSessionResult,
-} from "./schemas.js";
+import { type InitializeResult, type ListSessionsResult, type UpdateSessionResult } from "./schemas.js";
 
 export interface HandlerDeps {
   store: SessionStore;
@@ -39,6 +27,13 @@ export interface HandlerDeps {
 
 const DEFAULT_LIST_LIMIT = 100;
 
+type Schemas = typeof METHOD_SCHEMAS;
+
+/** A method's params, validated by the same table the client's types and the JSON Schema come from. */
+function parse<M extends keyof Schemas>(method: M, params: unknown) {
+  return METHOD_SCHEMAS[method].params.parse(params) as ReturnType<Schemas[M]["params"]["parse"]>;
+}
+
 /**
  * The method table for one connection: validated params → one store call → result. Each handler makes
  * exactly one store call, so every request is atomic on every backend.
@@ -52,7 +47,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
   const methods: Record<string, MethodEntry> = {
     [Method.initialize]: {
       handle(params): InitializeResult {
-        const p = InitializeParamsSchema.parse(params);
+        const p = parse(Method.initialize, params);
         if (p.clientCapabilities !== undefined) connectionCapabilities = p.clientCapabilities;
         return {
           protocolVersion: PROTOCOL_VERSION,
@@ -68,7 +63,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionNew]: {
       handle(params) {
-        const p = NewSessionParamsSchema.parse(params);
+        const p = parse(Method.sessionNew, params);
         const session = {
           sessionId: newId(),
           cwd: p.cwd ?? deps.cwd,
@@ -84,7 +79,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionGet]: {
       handle(params) {
-        const p = GetSessionParamsSchema.parse(params);
+        const p = parse(Method.sessionGet, params);
         const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
         return then(store.get(p.sessionId, window, now()), (snapshot) => encoder.result(snapshot.session, snapshot.messages));
       },
@@ -92,7 +87,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionUpdate]: {
       handle(params) {
-        const p = UpdateSessionParamsSchema.parse(params);
+        const p = parse(Method.sessionUpdate, params);
         const at = now();
         const messages = (p.messages ?? []).map((m) => storedMessage(m, m.messageId ?? newId(), at));
         const maxBytes = deps.maxContentBytes;
@@ -119,7 +114,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionRemove]: {
       handle(params) {
-        const p = SessionIdParamsSchema.parse(params);
+        const p = parse(Method.sessionRemove, params);
         encoder.forget(p.sessionId);
         return then(store.remove(p.sessionId), (removed) => ({ removed }));
       },
@@ -127,7 +122,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionDelete]: {
       handle(params) {
-        const p = SessionIdParamsSchema.parse(params);
+        const p = parse(Method.sessionDelete, params);
         encoder.forget(p.sessionId);
         return then(store.remove(p.sessionId), () => ({}));
       },
@@ -135,7 +130,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionClose]: {
       handle(params) {
-        const p = SessionIdParamsSchema.parse(params);
+        const p = parse(Method.sessionClose, params);
         encoder.forget(p.sessionId);
         return then(store.has(p.sessionId), (exists) => {
           if (!exists) throw new SessionNotFoundError(p.sessionId);
@@ -146,7 +141,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionList]: {
       handle(params) {
-        const p = ListSessionsParamsSchema.parse(params);
+        const p = parse(Method.sessionList, params);
         const query = {
           cursor: p.cursor ?? undefined,
           limit: p.limit ?? DEFAULT_LIST_LIMIT,
@@ -163,14 +158,14 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionResume]: {
       handle(params) {
-        const p = ResumeSessionParamsSchema.parse(params);
+        const p = parse(Method.sessionResume, params);
         return then(store.touch(p.sessionId, attachChanges(p), now(), p.cwd), () => ({}));
       },
     },
 
     [Method.sessionFork]: {
       handle(params) {
-        const p = ForkSessionParamsSchema.parse(params);
+        const p = parse(Method.sessionFork, params);
         const request = {
           parentSessionId: p.sessionId,
           sessionId: newId(),
@@ -185,14 +180,14 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionArchive]: {
       handle(params) {
-        const p = SessionIdParamsSchema.parse(params);
+        const p = parse(Method.sessionArchive, params);
         return then(store.setArchived(p.sessionId, true, now()), () => ({}));
       },
     },
 
     [Method.sessionUnarchive]: {
       handle(params) {
-        const p = SessionIdParamsSchema.parse(params);
+        const p = parse(Method.sessionUnarchive, params);
         return then(store.setArchived(p.sessionId, false, now()), () => ({}));
       },
     },
@@ -200,7 +195,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
     [Method.sessionLoad]: {
       exclusive: true,
       async handle(params, ctx) {
-        const p = LoadSessionParamsSchema.parse(params);
+        const p = parse(Method.sessionLoad, params);
         const session = await store.touch(p.sessionId, attachChanges(p), now(), p.cwd);
         await replay(store, session, ctx);
         return {};
