@@ -27,6 +27,34 @@ export interface StoreHarness {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The harness of a shared backend: every handle opens the same data with the options `open` was last
+ * given (`openHandle` opens one more); all are closed at cleanup, then `after` runs.
+ */
+export function sharedDataHarness(
+  openHandle: (options: StoreOptions) => Promise<SessionStore>,
+  after: () => void = () => {},
+): StoreHarness {
+  const handles: SessionStore[] = [];
+  let options: StoreOptions = { maxIdleMs: 3_600_000 };
+  const another = async () => {
+    const handle = await openHandle(options);
+    handles.push(handle);
+    return handle;
+  };
+  return {
+    open: async (o) => {
+      options = o;
+      return another();
+    },
+    second: another,
+    cleanup: async () => {
+      await Promise.all(handles.map((h) => h.close()));
+      after();
+    },
+  };
+}
+
 const T0 = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
 let ids = 0;

@@ -3,7 +3,7 @@ import { silentLogger } from "../../src/log.js";
 import type { BackendOptions } from "../../src/store/index.js";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
 import type { ExpiredSession, StoreOptions } from "../../src/store/types.js";
-import { storeContract } from "./contract.js";
+import { sharedDataHarness, storeContract } from "./contract.js";
 
 export const HOUR = 3_600_000;
 
@@ -22,23 +22,7 @@ export const redisBackend = (redisPrefix: string, redisBuckets = 16, storeWaitMs
 export function redisContract(name: string, url: () => string, tag: string): void {
   storeContract(name, () => {
     const prefix = freshPrefix(tag);
-    const stores: RedisStore[] = [];
-    let options: StoreOptions = { maxIdleMs: HOUR };
-    const openShared = async () => {
-      const store = await openRedisStore(url(), options, redisBackend(prefix));
-      stores.push(store);
-      return store;
-    };
-    return {
-      open: async (o) => {
-        options = o;
-        return openShared();
-      },
-      second: openShared,
-      cleanup: async () => {
-        await Promise.all(stores.map((s) => s.close()));
-      },
-    };
+    return sharedDataHarness((options) => openRedisStore(url(), options, redisBackend(prefix)));
   });
 }
 

@@ -9,7 +9,7 @@ import { StoreOpenError, type BackendOptions } from "../../src/store/index.js";
 import { SCHEMA_VERSION, TABLES } from "../../src/store/sqlite-schema.js";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite.js";
 import type { StoreOptions } from "../../src/store/types.js";
-import { message, newSession, storeContract } from "./contract.js";
+import { message, newSession, sharedDataHarness, storeContract } from "./contract.js";
 
 const backend: BackendOptions = { log: silentLogger, redisPrefix: "", redisBuckets: 1, storeWaitMs: 0 };
 
@@ -17,24 +17,10 @@ for (const groupCommit of [true, false]) {
   storeContract(groupCommit ? "sqlite (group commit)" : "sqlite (a commit per call)", () => {
     const dir = mkdtempSync(join(tmpdir(), "acp-sqlite-"));
     const file = join(dir, "sessions.db");
-    const stores: SqliteStore[] = [];
-    let options = { maxIdleMs: 3_600_000 };
-    const open = async () => {
-      const store = await openSqliteStore(file, options, backend, { groupCommit });
-      stores.push(store);
-      return store;
-    };
-    return {
-      open: async (o) => {
-        options = o;
-        return open();
-      },
-      second: open,
-      cleanup: async () => {
-        for (const store of stores) store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return sharedDataHarness(
+      (options) => openSqliteStore(file, options, backend, { groupCommit }),
+      () => rmSync(dir, { recursive: true, force: true }),
+    );
   });
 }
 
