@@ -13,6 +13,8 @@ const MESSAGE_BYTES = 32 * 2 ** 20;
 /** A run grows as reads adjoin, but no further than this: one long history must not push out the rest. */
 const RUN_BYTES = 4 * 2 ** 20;
 
+const NONE: Buffer[] = [];
+
 /** One contiguous run of a segment's messages: positions [from, from + messages.length). */
 interface Run {
   from: number;
@@ -83,16 +85,21 @@ export class ReadCache<Row extends { session_id: string }> {
     this.lent = this.lent.filter((row) => row.session_id !== sessionId);
   }
 
-  /** Messages [from, to) of a segment if all are cached, else undefined. Read-only. */
-  messages(segment: number, from: number, to: number): Buffer[] | undefined {
+  /**
+   * The kept messages that start [from, to) of a segment: all of them, the first few (a history read
+   * before and appended to since), or none. Read-only.
+   */
+  leading(segment: number, from: number, to: number): Buffer[] {
     const run = this.runs.get(segment);
-    if (!run || from < run.from || to > run.from + run.messages.length) return undefined;
+    const runEnd = run ? run.from + run.messages.length : 0;
+    if (!run || from < run.from || from >= runEnd) return NONE;
     if (segment !== this.newestRun) {
       this.runs.delete(segment);
       this.runs.set(segment, run);
       this.newestRun = segment;
     }
-    return from === run.from && to === run.from + run.messages.length ? run.messages : run.messages.slice(from - run.from, to - run.from);
+    const end = Math.min(to, runEnd);
+    return from === run.from && end === runEnd ? run.messages : run.messages.slice(from - run.from, end - run.from);
   }
 
   /** Messages read from the file at positions [from, from + messages.length), in bytes of their own (ownedCopies). */

@@ -634,19 +634,21 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Read as text and copied into pooled buffers (a buffer of its own per message costs several times
-   * more; answers are written and dropped, so no slab outlives its request), or into one block that
-   * the cache keeps.
+   * Messages [from, to) of a segment. Read as text and copied into pooled buffers (a buffer of its own
+   * per message costs several times more; answers are written and dropped, so no slab outlives its
+   * request), or, for a read that may `cache`, taken from the cache as far as it reaches and the rest
+   * read into one block that the cache keeps (a get after an append reads only the new message).
    */
   private messages(segment: number, from: number, to: number, cache: boolean): Buffer[] {
-    const hit = cache ? this.cache.messages(segment, from, to) : undefined;
-    if (hit) return hit;
-    const texts = this.sql.messageRange.all(segment, from, segment, to) as string[];
     if (cache) {
-      const copies = ownedCopies(texts);
-      this.cache.storeMessages(segment, from, copies);
-      return copies;
+      const kept = this.cache.leading(segment, from, to);
+      if (kept.length === to - from) return kept;
+      const start = from + kept.length;
+      const read = ownedCopies(this.sql.messageRange.all(segment, start, segment, to) as string[]);
+      this.cache.storeMessages(segment, start, read);
+      return kept.length === 0 ? read : kept.concat(read);
     }
+    const texts = this.sql.messageRange.all(segment, from, segment, to) as string[];
     const out = new Array<Buffer>(texts.length);
     for (let i = 0; i < texts.length; i++) out[i] = Buffer.from(texts[i]!);
     return out;

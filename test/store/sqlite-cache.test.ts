@@ -5,14 +5,14 @@ const bytes = (...texts: string[]) => texts.map((t) => Buffer.from(t));
 const text = (messages: Buffer[] | undefined) => messages?.map((m) => m.toString());
 
 describe("ReadCache: a connection's message runs", () => {
-  it("answers a window only when every message of it is kept", () => {
+  it("gives the kept messages that start a window: all, the first few, or none", () => {
     const cache = new ReadCache<{ session_id: string }>();
     cache.storeMessages(7, 10, bytes("a", "b", "c"));
-    expect(text(cache.messages(7, 10, 13))).toEqual(["a", "b", "c"]);
-    expect(text(cache.messages(7, 11, 12))).toEqual(["b"]);
-    expect(cache.messages(7, 9, 12)).toBeUndefined();
-    expect(cache.messages(7, 11, 14)).toBeUndefined();
-    expect(cache.messages(8, 10, 11)).toBeUndefined();
+    expect(text(cache.leading(7, 10, 13))).toEqual(["a", "b", "c"]);
+    expect(text(cache.leading(7, 11, 12))).toEqual(["b"]);
+    expect(cache.leading(7, 9, 12)).toEqual([]);
+    expect(text(cache.leading(7, 11, 14))).toEqual(["b", "c"]);
+    expect(cache.leading(8, 10, 11)).toEqual([]);
   });
 
   it("joins runs that overlap or adjoin, and replaces one that does neither", () => {
@@ -20,10 +20,10 @@ describe("ReadCache: a connection's message runs", () => {
     cache.storeMessages(1, 10, bytes("a", "b"));
     cache.storeMessages(1, 12, bytes("c"));
     cache.storeMessages(1, 8, bytes("y", "z", "a"));
-    expect(text(cache.messages(1, 8, 13))).toEqual(["y", "z", "a", "b", "c"]);
+    expect(text(cache.leading(1, 8, 13))).toEqual(["y", "z", "a", "b", "c"]);
     cache.storeMessages(1, 20, bytes("q"));
-    expect(cache.messages(1, 8, 9)).toBeUndefined();
-    expect(text(cache.messages(1, 20, 21))).toEqual(["q"]);
+    expect(cache.leading(1, 8, 9)).toEqual([]);
+    expect(text(cache.leading(1, 20, 21))).toEqual(["q"]);
   });
 
   it("drops a segment's run, and everything when told another connection wrote", () => {
@@ -31,12 +31,12 @@ describe("ReadCache: a connection's message runs", () => {
     cache.storeMessages(1, 0, bytes("a"));
     cache.storeMessages(2, 0, bytes("b"));
     cache.dropSegment(1);
-    expect(cache.messages(1, 0, 1)).toBeUndefined();
-    expect(text(cache.messages(2, 0, 1))).toEqual(["b"]);
+    expect(cache.leading(1, 0, 1)).toEqual([]);
+    expect(text(cache.leading(2, 0, 1))).toEqual(["b"]);
     cache.lend({ session_id: "s" });
     cache.keep();
     cache.clear();
-    expect(cache.messages(2, 0, 1)).toBeUndefined();
+    expect(cache.leading(2, 0, 1)).toEqual([]);
     expect(cache.peek("s")).toBeUndefined();
   });
 
@@ -44,10 +44,10 @@ describe("ReadCache: a connection's message runs", () => {
     const cache = new ReadCache<{ session_id: string }>();
     const run = () => [Buffer.alloc(3 * 2 ** 20)];
     for (let segment = 1; segment <= 10; segment++) cache.storeMessages(segment, 0, run());
-    cache.messages(1, 0, 1);
+    cache.leading(1, 0, 1);
     cache.storeMessages(11, 0, run());
-    expect(cache.messages(2, 0, 1)).toBeUndefined();
-    for (const segment of [1, 3, 10, 11]) expect(cache.messages(segment, 0, 1)).toHaveLength(1);
+    expect(cache.leading(2, 0, 1)).toEqual([]);
+    for (const segment of [1, 3, 10, 11]) expect(cache.leading(segment, 0, 1)).toHaveLength(1);
   });
 
   it("lets no run grow past 4 MiB: a read that would is kept alone, a bigger one not at all", () => {
@@ -55,11 +55,11 @@ describe("ReadCache: a connection's message runs", () => {
     const mib = (n: number) => Buffer.alloc(n * 2 ** 20);
     cache.storeMessages(1, 0, [mib(3)]);
     cache.storeMessages(1, 1, [mib(2)]);
-    expect(cache.messages(1, 0, 1)).toBeUndefined();
-    expect(cache.messages(1, 1, 2)).toHaveLength(1);
+    expect(cache.leading(1, 0, 1)).toEqual([]);
+    expect(cache.leading(1, 1, 2)).toHaveLength(1);
     cache.storeMessages(1, 2, [mib(5)]);
-    expect(cache.messages(1, 1, 2)).toBeUndefined();
-    expect(cache.messages(1, 2, 3)).toBeUndefined();
+    expect(cache.leading(1, 1, 2)).toEqual([]);
+    expect(cache.leading(1, 2, 3)).toEqual([]);
   });
 
   it("keeps a request's rows only when it succeeds, as it left them", () => {
