@@ -205,11 +205,11 @@ export class RedisStore implements SessionStore {
     ];
     return this.atSession("get", sessionId, args).then((reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, sessionId, "afterMessageId", window.afterMessageId);
-      const now = this.current(sessionId, reply, cached);
-      if (reply[5] === null) return { session: now.record, messages: held! };
+      const copy = this.current(sessionId, reply, cached);
+      if (reply[5] === null) return { session: copy.record, messages: held! };
       const messages = flatten(reply[5]);
-      this.windows.set(sessionId, windowVersion(now), windowKey, messages);
-      return { session: now.record, messages };
+      this.windows.set(sessionId, windowVersion(copy), windowKey, messages);
+      return { session: copy.record, messages };
     });
   }
 
@@ -508,9 +508,9 @@ export class RedisStore implements SessionStore {
     // Reads within one millisecond change nothing: the same (read-only) record serves them all.
     const { revision, messageCount } = kept.record;
     if (revision === reply[1] && kept.record.lastAccessed === lastAccessed && messageCount === reply[3]) return kept;
-    const now = { record: { ...kept.record, revision: reply[1], lastAccessed, messageCount: reply[3] }, version: kept.version };
-    this.records.set(sessionId, now);
-    return now;
+    const updated = { record: { ...kept.record, revision: reply[1], lastAccessed, messageCount: reply[3] }, version: kept.version };
+    this.records.set(sessionId, updated);
+    return updated;
   }
 
   /** A session from the fields a script returns, in RECORD_FIELDS order; kept for later replies. */
