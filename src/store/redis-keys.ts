@@ -35,7 +35,18 @@ export class KeyLayout {
   /** The bucket an id hashes to: FNV-1a over its UTF-8 bytes. Part of the layout: never change it. */
   home(sessionId: string): number {
     let hash = 0x811c9dc5;
-    for (const byte of Buffer.from(sessionId, "utf8")) hash = Math.imul(hash ^ byte, 0x01000193);
+    for (let i = 0; i < sessionId.length; i++) {
+      const code = sessionId.charCodeAt(i);
+      // An ASCII id (every UUID) is its own UTF-8; anything else is hashed from its encoding.
+      if (code >= 0x80) return this.homeOfBytes(Buffer.from(sessionId, "utf8"));
+      hash = Math.imul(hash ^ code, 0x01000193);
+    }
+    return (hash >>> 0) % this.buckets;
+  }
+
+  private homeOfBytes(bytes: Buffer): number {
+    let hash = 0x811c9dc5;
+    for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193);
     return (hash >>> 0) % this.buckets;
   }
 

@@ -87,7 +87,8 @@ end`,
   return {MISSING}
 end`,
   // What a caller's copy of the record is compared with (RECORD_FIELDS).
-  `local function version(S) return S.fv .. ':' .. S.score .. ':' .. S.nc end`,
+  `local function version_of(fv, score, nc) return (fv or 0) .. ':' .. score .. ':' .. (nc or '') end`,
+  `local function version(S) return version_of(S.fv, S.score, S.nc) end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
   `local function load(id)
   local v = redis.call('HMGET', key('s', id), 'rev', 'created', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score', 'fv', 'nc')
@@ -442,12 +443,18 @@ return {OK, S.rev, S.seen, S.n, full, fresh, drop}
    * caller's copy is still right, chunks or nil when the caller's window is still right] | [NO_MESSAGE]
    */
   get: `
-local id, known, held = arg(), arg(), numarg()
+local id, known, held, now = arg(), arg(), numarg(), numarg()
+-- The common read first, on the few fields it needs: the caller's copy of the record and of the window
+-- (messages change only with the revision) are still right, and this millisecond's access is recorded.
+local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'n', 'fv', 'score', 'nc')
+if not v[1] then return absent(id) end
+local rev, seen = tonumber(v[1]), tonumber(v[2])
+if held == rev and now <= seen and known == version_of(v[4], v[5], v[6]) then
+  return {OK, rev, seen, tonumber(v[3]), false, false}
+end
 local S = load(id)
-if not S then return absent(id) end
-local now, default_idle, from, limit, after = numarg(), numarg(), numarg(), numarg(), optarg()
+local default_idle, from, limit, after = numarg(), numarg(), numarg(), optarg()
 local current = known == version(S)
--- Messages change only with the revision: a window the caller read at it is still right.
 if current and held == S.rev then
   access(S, now, default_idle)
   return {OK, S.rev, S.seen, S.n, false, false}

@@ -93,6 +93,8 @@ export async function openRedisStore(url: string, options: StoreOptions, backend
 interface CachedRecord {
   record: SessionRecord;
   version: string;
+  /** windowVersion(), once asked. */
+  windowVersion?: string;
 }
 
 interface ListItem {
@@ -191,7 +193,7 @@ export class RedisStore implements SessionStore {
 
   get(sessionId: string, window: ContextWindow, now: number): Promise<SessionSnapshot> {
     const cached = this.records.get(sessionId);
-    const windowKey = `${window.offset ?? 0}:${window.limit ?? -1}:${window.afterMessageId ?? ""}`;
+    const windowKey = windowKeyOf(window);
     const held = cached && this.windows.get(sessionId, windowVersion(cached), windowKey);
     const args = [
       sessionId,
@@ -550,8 +552,15 @@ const known = (cached: CachedRecord | undefined) => cached?.version ?? "";
 /** A creation's nonce (see RECORD_FIELDS). */
 const nonce = () => randomBytes(6).toString("base64url");
 
+const WHOLE_CONTEXT = "0:-1:";
+/** What a window asks for, as the window cache keys it. */
+const windowKeyOf = ({ offset, limit, afterMessageId }: ContextWindow) =>
+  offset === undefined && limit === undefined && afterMessageId === undefined
+    ? WHOLE_CONTEXT
+    : `${offset ?? 0}:${limit ?? -1}:${afterMessageId ?? ""}`;
+
 /** Which copy of a session a window of its messages was read from: they change only with the revision. */
-const windowVersion = (cached: CachedRecord) => `${cached.record.revision}:${cached.version}`;
+const windowVersion = (cached: CachedRecord) => (cached.windowVersion ??= `${cached.record.revision}:${cached.version}`);
 
 const newer = (a: ListItem, b: ListItem) => a.score > b.score || (a.score === b.score && a.bucket > b.bucket);
 

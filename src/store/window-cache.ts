@@ -22,13 +22,18 @@ interface Window {
 export class WindowCache {
   private readonly windows = new Map<string, Window>();
   private bytes = 0;
+  /** The most recently read session: read again, it is already last in the eviction order. */
+  private newest: string | undefined;
 
   /** The messages of this window, if they were read at this version. */
   get(sessionId: string, version: string, key: string): Buffer[] | undefined {
     const window = this.windows.get(sessionId);
     if (!window || window.version !== version || window.key !== key) return undefined;
-    this.windows.delete(sessionId);
-    this.windows.set(sessionId, window);
+    if (this.newest !== sessionId) {
+      this.windows.delete(sessionId);
+      this.windows.set(sessionId, window);
+      this.newest = sessionId;
+    }
     return window.messages;
   }
 
@@ -39,6 +44,7 @@ export class WindowCache {
     for (const m of messages) bytes += m.length;
     if (bytes > LARGEST_BYTES) return;
     this.windows.set(sessionId, { version, key, messages: ownedCopies(messages), bytes });
+    this.newest = sessionId;
     this.bytes += bytes;
     while (this.bytes > CAPACITY_BYTES) this.forget(this.windows.keys().next().value!);
   }
@@ -48,5 +54,6 @@ export class WindowCache {
     if (!window) return;
     this.bytes -= window.bytes;
     this.windows.delete(sessionId);
+    if (this.newest === sessionId) this.newest = undefined;
   }
 }
