@@ -10,7 +10,8 @@
  *   g:<seg>      the same three for a segment whose session is gone while forks still read it (hash)
  *   m:<seg>      the segment's messages, as stored JSON (list)
  *   d:<seg>      per message: its role's first letter and its id (list), to trim by turns and free ids
- *   i:<seg>      message id → absolute position (hash), for retries and afterMessageId
+ *   i:<seg>      message id → absolute position (hash), for retries and afterMessageId; its entry
+ *                under '' (never an id) and the session's field `wide` keep both as hash tables
  *   c:<seg>      the forks' segments reading this one, scored by where they start (sorted set)
  *   live, arch   the listing indexes, active and archived, scored by creation (sorted sets)
  *   idle         idle deadlines, Redis server clock ms (sorted set)

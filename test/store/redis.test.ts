@@ -1,7 +1,9 @@
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/store/errors.js";
 import { StoreOpenError } from "../../src/store/index.js";
 import { MemoryStore } from "../../src/store/memory.js";
+import { KeyLayout } from "../../src/store/redis-keys.js";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
 import type { ExpiredSession, Role, SessionRecord, StoreOptions } from "../../src/store/types.js";
 import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
@@ -115,6 +117,32 @@ describe.skipIf(noRedis)("redis store", () => {
     }
     await a.remove(parent);
     expect(await b.footprint()).toEqual({ keys: 0 });
+  });
+
+  it("keeps session hashes and id indexes as hash tables, not listpacks that scan for every field", async () => {
+    const prefix = freshPrefix("t");
+    const store = await open({}, prefix);
+    const keys = new KeyLayout(prefix, 16);
+    const client = new Redis(url);
+    try {
+      const { sessionId } = await store.create(newSession(), T0);
+      await store.update({ sessionId, messages: [message("m1")], changes: {} }, T0);
+      const fork = newSession().sessionId;
+      await store.fork({ parentSessionId: sessionId, sessionId: fork, cwd: "/f", mcpServers: [], title: undefined }, T0);
+      await store.update({ sessionId: fork, messages: [message("f1")], changes: {} }, T0);
+      const bucket = keys.home(sessionId);
+      for (const key of [
+        keys.session(bucket, sessionId),
+        keys.session(bucket, fork),
+        `${keys.bucket(bucket)}i:${sessionId}`,
+        `${keys.bucket(bucket)}i:${fork}`,
+      ]) {
+        expect([key, await client.object("ENCODING", key)]).toEqual([key, "hashtable"]);
+      }
+      expect(texts((await store.get(fork, {}, T0)).messages)).toEqual(["m1", "f1"]);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it("keeps any text whole, and one odd request never fails the others pipelined with it", async () => {
