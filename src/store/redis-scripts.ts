@@ -96,10 +96,10 @@ end`,
   `local function version(S) return version_of(S.fv, S.score, S.nc) end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
   `local function load(id)
-  local v = redis.call('HMGET', key('s', id), 'rev', 'created', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score', 'fv', 'nc')
+  local v = redis.call('HMGET', key('s', id), 'rev', 'created', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score', 'fv', 'nc', 'due')
   if not v[1] then return nil end
   return {id = id, rev = tonumber(v[1]), created = v[2], seen = tonumber(v[3]), arch = v[4], pin = v[5], idle = v[6] or nil,
-    st = tonumber(v[7]), n = tonumber(v[8]), cwd = v[12], score = v[13], fv = tonumber(v[14]) or 0, nc = v[15] or '',
+    st = tonumber(v[7]), n = tonumber(v[8]), cwd = v[12], score = v[13], fv = tonumber(v[14]) or 0, nc = v[15] or '', due = tonumber(v[16]),
     head = {id = id, parent = v[9] or nil, base = tonumber(v[10]), off = tonumber(v[11]), owned = true}}
 end`,
   `local function hmget(k, fields)
@@ -260,26 +260,43 @@ end`,
     redis.call('HSET', key('i', sid), unpack(i))
   end
 end`,
+  // Puts the session in the deadline index, or takes it out when archived or pinned; returns the deadline
+  // it was given, for the session's field \`due\` (the caller writes it).
   `local function schedule(id, seen, arch, pin, idle, default_idle)
   if arch == '1' or pin == '1' then
     redis.call('ZREM', kp .. 'idle', id)
-  else
-    redis.call('ZADD', kp .. 'idle', int(seen + (tonumber(idle) or default_idle)), id)
+    return nil
   end
+  local deadline = int(seen + (tonumber(idle) or default_idle))
+  redis.call('ZADD', kp .. 'idle', deadline, id)
+  return deadline
 end`,
   // An access: lastAccessed moves forward, and the idle deadline with it; \`writes\` go in the same HSET.
-  // The deadline index is written only when the deadline moves (or \`reschedule\`: the policy changed),
-  // so a burst of reads within one millisecond writes nothing.
+  // The deadline index may hold a session's deadline early, since the reaper checks the true one (seen +
+  // idle) before it expires anything: the index moves only once the true deadline has passed the indexed
+  // one by a sixteenth of the idle age (at most a second), or when \`reschedule\` says the policy changed.
+  // Most accesses of a busy session then write one field and nothing else.
   `local function access(S, now, default_idle, writes, reschedule)
   writes = writes or {}
   if now > S.seen then
     S.seen = now
     writes[#writes + 1] = 'seen'
     writes[#writes + 1] = int(now)
-    reschedule = true
+    if S.arch ~= '1' and S.pin ~= '1' then
+      local idle = tonumber(S.idle) or default_idle
+      local deadline = now + idle
+      if not S.due or S.due > deadline or deadline - S.due >= math.min(1000, math.floor(idle / 16)) then reschedule = true end
+    end
+  end
+  if reschedule then
+    local due = schedule(S.id, S.seen, S.arch, S.pin, S.idle, default_idle)
+    if due then
+      S.due = tonumber(due)
+      writes[#writes + 1] = 'due'
+      writes[#writes + 1] = due
+    end
   end
   if #writes > 0 then redis.call('HSET', key('s', S.id), unpack(writes)) end
-  if reschedule then schedule(S.id, S.seen, S.arch, S.pin, S.idle, default_idle) end
 end`,
   // Listing order: creation time * 1024, bumped past the bucket's newest so scores never tie in a bucket.
   `local function creation_score(now)
@@ -333,9 +350,10 @@ local fields = {'cwd', cwd, 'caps', caps, 'mcp', mcp, 'dirs', dirs, 'created', i
   'arch', 0, 'pin', pin, 'st', 0, 'score', int(score), 'gb', 0, 'go', 0, 'nc', nonce, 'wide', WIDE}
 if title then fields[#fields + 1] = 'title'; fields[#fields + 1] = title end
 if idle then fields[#fields + 1] = 'idle'; fields[#fields + 1] = idle end
+local due = schedule(id, now, '0', pin, idle, default_idle)
+if due then fields[#fields + 1] = 'due'; fields[#fields + 1] = due end
 redis.call('HSET', key('s', id), unpack(fields))
 redis.call('ZADD', kp .. 'live', int(score), id)
-schedule(id, now, '0', pin, idle, default_idle)
 return {OK, record(id)}
 `,
 
@@ -553,23 +571,24 @@ if base then
 end
 if title then fields[#fields + 1] = 'title'; fields[#fields + 1] = title end
 if forked then fields[#fields + 1] = 'forked'; fields[#fields + 1] = forked end
+fields[#fields + 1] = 'due'; fields[#fields + 1] = schedule(id, now, '0', '0', nil, default_idle)
 redis.call('HSET', key('s', id), unpack(fields))
 redis.call('ZADD', kp .. 'live', int(score), id)
-schedule(id, now, '0', '0', nil, default_idle)
 access(P, now, default_idle)
 return {OK, record(id)}
 `,
 
   /**
-   * now, createdBefore? (the lifetime cap's bound), limit, onExpire, stream length → a list of
-   * {id, created, seen, n, action, phase (0 lifetime, 1 idle), order}. Lifetime first, oldest first;
-   * then idle, earliest deadline first. Each expiry is also appended to the bucket's stream.
+   * now, defaultIdle, createdBefore? (the lifetime cap's bound), limit, onExpire, stream length → a list
+   * of {id, created, seen, n, action, phase (0 lifetime, 1 idle), order}. Lifetime first, oldest first;
+   * then idle, earliest deadline first. Each expiry is also appended to the bucket's stream. A session
+   * the deadline index holds early (see access) is only moved to its true deadline.
    */
   expire: `
-local now, created_before, limit, on_expire, maxlen = numarg(), optarg(), numarg(), arg(), arg()
+local now, default_idle, created_before, limit, on_expire, maxlen = numarg(), numarg(), optarg(), numarg(), arg(), arg()
 local out = {}
-local function expire(id, action, phase, order)
-  local S = load(id)
+local function expire(id, action, phase, order, S)
+  S = S or load(id)
   out[#out + 1] = {id, S.created, int(S.seen), S.n, action, phase, order}
   redis.call('XADD', kp .. 'events', 'MAXLEN', '~', maxlen, '*', 'id', id, 'created', S.created, 'seen', int(S.seen), 'at', int(now), 'n', S.n, 'action', action)
   if action == 'archive' then
@@ -592,9 +611,19 @@ if created_before then
     end
   end
 end
-if #out < limit then
-  local due = redis.call('ZRANGEBYSCORE', kp .. 'idle', '-inf', int(now), 'WITHSCORES', 'LIMIT', 0, limit - #out)
-  for j = 1, #due, 2 do expire(due[j], on_expire, 1, due[j + 1]) end
+while #out < limit do
+  local due = redis.call('ZRANGEBYSCORE', kp .. 'idle', '-inf', int(now), 'LIMIT', 0, limit - #out)
+  if #due == 0 then break end
+  for _, id in ipairs(due) do
+    local S = load(id)
+    local deadline = S.seen + (tonumber(S.idle) or default_idle)
+    if deadline <= now then
+      expire(id, on_expire, 1, int(deadline), S)
+    else
+      redis.call('ZADD', kp .. 'idle', int(deadline), id)
+      redis.call('HSET', key('s', id), 'due', int(deadline))
+    end
+  end
 end
 return out
 `,

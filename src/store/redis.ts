@@ -310,7 +310,7 @@ export class RedisStore implements SessionStore {
       const count = Math.min(due[bucket]!, left);
       if (count === 0) continue;
       left -= count;
-      const args = [serverNow, ...optional(createdBefore), count, onExpire, STREAM_LENGTH];
+      const args = [serverNow, this.options.maxIdleMs, ...optional(createdBefore), count, onExpire, STREAM_LENGTH];
       runs.push(this.run("expire", bucket, args).then((reply) => ({ bucket, reply })));
     }
     const expired: { session: ExpiredSession; phase: number; order: number }[] = [];

@@ -145,6 +145,20 @@ describe.skipIf(noRedis)("redis store", () => {
     }
   });
 
+  it("expires a session by its true deadline when the deadline index holds an earlier one", async () => {
+    const store = await open({ maxIdleMs: HOUR });
+    const { sessionId } = await store.create(newSession(), T0);
+    // Within a sixteenth of the idle age (at most a second) the index keeps the deadline of T0.
+    await store.update({ sessionId, messages: [message("m1")], changes: {} }, T0 + 500);
+    expect((await store.get(sessionId, {}, T0 + 700)).session.lastAccessed).toBe(T0 + 700);
+    expect(await store.expireDue(T0 + HOUR, 10)).toEqual([]);
+    expect(await store.expireDue(T0 + 700 + HOUR - 1, 10)).toEqual([]);
+    expect(await store.has(sessionId)).toBe(true);
+    const [expired] = await store.expireDue(T0 + 700 + HOUR, 10);
+    expect(expired).toMatchObject({ sessionId, lastAccessed: T0 + 700, messageCount: 1, action: "delete" });
+    expect(await store.footprint()).toEqual({ keys: 0 });
+  });
+
   it("keeps any text whole, and one odd request never fails the others pipelined with it", async () => {
     const store = await open();
     const odd = ['quote" and \\ backslash', "new\nline", "tab\t", "ünïcødé ✓ 🎉", "{not json", "", " "];
