@@ -30,8 +30,18 @@ export interface ConnectionOptions {
   mapError?: (err: unknown) => RequestError | undefined;
   /** Told true when input should stop being read (output backed up, or too much in flight), false to resume. */
   onPause?: (paused: boolean) => void;
+  /** Requests read but not yet answered before input stops being read (default DEFAULT_MAX_IN_FLIGHT). */
   maxInFlight?: number;
 }
+
+/**
+ * Deep enough that a remote store always has several batches of the pipelined requests on the wire,
+ * shallow enough that the requests waiting on it are few: each one's state lives until it is
+ * answered, and 1,024 of them lived long enough to be promoted out of the young generation and swept
+ * again (Redis session/get spent a fifth of the sidecar's time in GC). In paired runs here, Redis reads
+ * were faster at 384–512 than at 1,024, Redis appends no slower, SQLite unchanged.
+ */
+const DEFAULT_MAX_IN_FLIGHT = 512;
 
 const CANCEL_METHODS = new Set(["$/cancel_request", "$/cancelRequest"]);
 
@@ -71,7 +81,7 @@ export class RpcConnection implements FrameSink {
   };
 
   constructor(private readonly options: ConnectionOptions) {
-    this.maxInFlight = options.maxInFlight ?? 1024;
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   }
 
   // FrameSink: called by the frame reader.
