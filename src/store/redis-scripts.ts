@@ -706,7 +706,16 @@ interface Batch {
   args: (string | number)[];
   buffers: Buffer[];
   bytes: number;
-  waiters: { resolve: (reply: Reply) => void; reject: (err: unknown) => void }[];
+  operations: number;
+  /** Settles with the batch's replies, one per operation: each operation reads its own from it. */
+  replies: Promise<Reply[]>;
+  settle: (sent: Promise<Reply[]>) => void;
+}
+
+function newBatch(): Batch {
+  let settle!: (sent: Promise<Reply[]>) => void;
+  const replies = new Promise<Reply[]>((resolve) => (settle = resolve));
+  return { args: [""], buffers: [], bytes: 0, operations: 0, replies, settle };
 }
 
 type StringES2024 = string & { isWellFormed(): boolean; toWellFormed(): string };
@@ -730,13 +739,16 @@ export class ScriptBatcher {
 
   constructor(private readonly send: (bucket: number, packed: Buffer, buffers: Buffer[]) => Promise<Reply[]>) {}
 
-  run(operation: OperationName, bucket: number, args: Arg[]): Promise<Reply> {
+  /**
+   * Queues an operation; resolves with `then` applied to its reply (the reply itself without one).
+   * Taking the continuation here costs a pipelined request one promise instead of three.
+   */
+  run<T = Reply>(operation: OperationName, bucket: number, args: Arg[], then?: (reply: Reply) => T | Promise<T>): Promise<T> {
     let batches = this.pending.get(bucket);
     if (!batches) this.pending.set(bucket, (batches = []));
     let batch = batches[batches.length - 1];
-    if (!batch || batch.waiters.length >= BATCH_LIMIT || batch.bytes >= BATCH_BYTES) {
-      batches.push((batch = { args: [""], buffers: [], bytes: 0, waiters: [] }));
-    }
+    if (!batch || batch.operations >= BATCH_LIMIT || batch.bytes >= BATCH_BYTES) batches.push((batch = newBatch()));
+    const index = batch.operations++;
     batch.args.push(operation, String(args.length));
     for (const arg of args) {
       if (typeof arg === "string") {
@@ -755,19 +767,16 @@ export class ScriptBatcher {
       this.scheduled = true;
       setImmediate(this.flush);
     }
-    return new Promise((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    return batch.replies.then(then ? (replies) => then(replies[index]) : (replies) => replies[index]);
   }
 
   private readonly flush = (): void => {
     this.scheduled = false;
     for (const [bucket, batches] of this.pending) {
-      for (const { args, buffers, waiters } of batches) {
-        args[0] = String(waiters.length);
+      for (const { args, buffers, operations, settle } of batches) {
+        args[0] = String(operations);
         const packed = this.encoder.encode(args);
-        this.send(bucket, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength), buffers).then(
-          (replies) => waiters.forEach((w, i) => w.resolve(replies[i]!)),
-          (err: unknown) => waiters.forEach((w) => w.reject(err)),
-        );
+        settle(this.send(bucket, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength), buffers));
       }
     }
     this.pending.clear();

@@ -205,7 +205,7 @@ export class RedisStore implements SessionStore {
       window.limit ?? -1,
       ...optional(window.afterMessageId),
     ];
-    return this.atSession("get", sessionId, args).then((reply) => {
+    return this.atSession("get", sessionId, args, (reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, sessionId, "afterMessageId", window.afterMessageId);
       const copy = this.current(sessionId, reply, cached);
       if (reply[5] === null) return { session: copy.record, messages: held! };
@@ -220,7 +220,7 @@ export class RedisStore implements SessionStore {
     const args = this.changeArgs(request.sessionId, cached, now, request.changes, request.expectedRevision, undefined);
     args.push(request.messages.length);
     for (const m of request.messages) args.push(m.messageId, ROLE_LETTER[m.role], m.json);
-    return this.atSession("update", request.sessionId, args).then((reply) => {
+    return this.atSession("update", request.sessionId, args, (reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, request.sessionId, undefined, undefined, request.expectedRevision);
       return { session: this.current(request.sessionId, reply, cached).record, appended: reply[5], trimmed: reply[6] };
     });
@@ -383,13 +383,16 @@ export class RedisStore implements SessionStore {
     return this.batcher.run(name, bucket, args);
   }
 
-  /** Runs an operation on a session wherever it lives (see the top of this file): its reply. */
-  private atSession(name: OperationName, sessionId: string, args: Arg[]): Promise<Reply> {
+  /**
+   * Runs an operation on a session wherever it lives (see the top of this file): `then` of its reply
+   * (the reply itself without one).
+   */
+  private atSession<T = Reply>(name: OperationName, sessionId: string, args: Arg[], then: (reply: Reply) => T = identity): Promise<T> {
     const bucket = this.placed.get(sessionId) ?? this.keys.home(sessionId);
-    return this.run(name, bucket, args).then((reply) =>
+    return this.batcher.run(name, bucket, args, (reply) =>
       reply[0] === STATUS.missing || reply[0] === STATUS.redirect
-        ? this.locate(name, sessionId, args, { reply, bucket }).then((r) => r.reply)
-        : reply,
+        ? this.locate(name, sessionId, args, { reply, bucket }).then((r) => then(r.reply))
+        : then(reply),
     );
   }
 
@@ -545,6 +548,8 @@ export class RedisStore implements SessionStore {
     return kept;
   }
 }
+
+const identity = (reply: Reply) => reply;
 
 /** What the scripts compare with the stored session to tell whether this copy is still right. */
 const known = (cached: CachedRecord | undefined) => cached?.version ?? "";
