@@ -232,8 +232,7 @@ export class RpcConnection implements FrameSink {
         const entry = this.options.methods.get(message.method);
         return job([], entry?.exclusive ?? false, () => {
           if (!entry) return undefined;
-          const result = this.call(entry, message.params);
-          return result instanceof Promise ? result.then(() => undefined) : undefined;
+          return this.call(entry, message.params, () => undefined);
         });
       }
       case "request": {
@@ -241,8 +240,7 @@ export class RpcConnection implements FrameSink {
         return job([message.id], entry?.exclusive ?? false, () => {
           if (!entry)
             return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
-          const result = this.call(entry, message.params);
-          return result instanceof Promise ? result.then((r) => respond(message.id, r)) : respond(message.id, result);
+          return this.call(entry, message.params, (result) => respond(message.id, result));
         });
       }
     }
@@ -272,14 +270,19 @@ export class RpcConnection implements FrameSink {
     });
   }
 
-  /** Runs a handler; a thrown or rejected error becomes a RequestError, never an exception. */
-  private call(entry: MethodEntry, params: unknown): MaybePromise<unknown> {
+  /**
+   * Runs a handler and hands its result to `settle`: a thrown or rejected error as a RequestError, never
+   * an exception. One continuation for either outcome: a pipelined request waiting on a remote store
+   * then holds one promise here, not two.
+   */
+  private call<T>(entry: MethodEntry, params: unknown, settle: (result: unknown) => T): MaybePromise<T> {
+    let result: MaybePromise<unknown>;
     try {
-      const result = entry.handle(params ?? {}, this.context);
-      return result instanceof Promise ? result.catch((err: unknown) => this.toRequestError(err)) : result;
+      result = entry.handle(params ?? {}, this.context);
     } catch (err) {
-      return this.toRequestError(err);
+      return settle(this.toRequestError(err));
     }
+    return result instanceof Promise ? result.then(settle, (err: unknown) => settle(this.toRequestError(err))) : settle(result);
   }
 
   private toRequestError(err: unknown): RequestError {
