@@ -152,7 +152,11 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(retry).toMatchObject({ appended: 0, session: { messageCount: 2, revision: 2 } });
       const partial = await append(store, sessionId, ["b", "c"]);
       expect(partial).toMatchObject({ appended: 1, session: { messageCount: 3, revision: 3 } });
-      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["a", "b", "c"]);
+      // One message at a time, as an agent streams them: the latest again, then an older one.
+      expect(await append(store, sessionId, ["c"])).toMatchObject({ appended: 0, session: { messageCount: 3, revision: 3 } });
+      expect(await append(store, sessionId, ["d"])).toMatchObject({ appended: 1, session: { messageCount: 4, revision: 4 } });
+      expect(await append(store, sessionId, ["a"])).toMatchObject({ appended: 0, session: { messageCount: 4, revision: 4 } });
+      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["a", "b", "c", "d"]);
     });
 
     it("bumps the revision only for real changes", async () => {
