@@ -507,8 +507,11 @@ export class RedisStore implements SessionStore {
   private current(sessionId: string, reply: Reply, cached: CachedRecord | undefined): CachedRecord {
     const full = reply[4] as (Buffer | null)[] | null;
     if (full) return this.keep(sessionId, full);
-    // No full record: the script found this sidecar's copy (`cached`, sent as `known`) still right.
-    const kept = cached!;
+    // No full record: the script found this sidecar's copy (`cached`, sent as `known`) still right. A
+    // pipelined request's reply comes after earlier replies have replaced that copy: start from the
+    // latest one when it is of the same version, so that replies saying the same share one record.
+    const latest = this.records.get(sessionId);
+    const kept = latest !== undefined && latest.version === cached!.version ? latest : cached!;
     const lastAccessed = this.clock.local(reply[2]);
     // Reads within one millisecond change nothing: the same (read-only) record serves them all.
     const { revision, messageCount } = kept.record;
