@@ -367,32 +367,28 @@ return {OK, record(id)}
    */
   update: `
 local id, known = arg(), arg()
--- The common append first: one message, new to a session that has no parent segment, with room for it,
--- no field changed and the caller's copy of the record right. It ends as the general path below would,
--- on the fields it needs, without that path's tables (an append's Redis time: about a third less).
-local first_arg = argi
-local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'n', 'st', 'gp', 'fv', 'score', 'nc', 'due', 'arch', 'pin', 'idle')
-if v[1] and not v[5] and known == version_of(v[6], v[7], v[8]) then
-  local now, default_idle, max_context, _, expected = numarg(), numarg(), numarg(), arg(), numarg()
-  local cwd_given, _, given, count = arg(), arg(), arg(), numarg()
-  local rev, n, st = tonumber(v[1]), tonumber(v[3]), tonumber(v[4])
-  if cwd_given == '0' and given == '' and count == 1 and (max_context < 0 or n < max_context) and (not expected or expected == rev) then
-    local message_id, role, json = arg(), arg(), arg()
-    local at = tonumber(redis.call('HGET', key('i', id), message_id))
-    if not at or at < st or at >= st + n then
-      append(id, st + n, {message_id}, {role}, {json}, 1)
-      local S = {id = id, rev = rev + 1, seen = tonumber(v[2]), n = n + 1, due = tonumber(v[9]), arch = v[10], pin = v[11], idle = v[12] or nil}
-      access(S, now, default_idle, {'n', S.n, 'rev', S.rev})
-      return {OK, S.rev, S.seen, S.n, false, 1, 0}
-    end
-  end
-end
-argi = first_arg
 local S = load(id)
 if not S then return absent(id) end
 local now, default_idle, max_context, trim, expected = numarg(), numarg(), numarg(), arg() == '1', numarg()
 local cwd, given = optarg(), arg()
 if cwd and cwd ~= S.cwd then return {CWD_MISMATCH, S.cwd} end
+-- The common append: one message, no field changed, a session without a parent segment, room left and
+-- the caller's copy of the record right. It ends as the rest of this operation would, without the tables
+-- the rest builds for the general case (measured: about a sixth less script time per append).
+if given == '' and not S.head.parent and (max_context < 0 or S.n < max_context) and (not expected or expected == S.rev) and known == version(S) then
+  local first = argi
+  if numarg() == 1 then
+    local message_id, role, json = arg(), arg(), arg()
+    local at = tonumber(redis.call('HGET', key('i', id), message_id))
+    if not at or at < S.st or at >= S.st + S.n then
+      append(id, S.st + S.n, {message_id}, {role}, {json}, 1)
+      S.rev, S.n = S.rev + 1, S.n + 1
+      access(S, now, default_idle, {'n', S.n, 'rev', S.rev})
+      return {OK, S.rev, S.seen, S.n, false, 1, 0}
+    end
+  end
+  argi = first
+end
 local writes, dels, policy_changed = {}, {}, false
 local function set(field, value) writes[#writes + 1] = field; writes[#writes + 1] = value end
 if given ~= '' then

@@ -491,6 +491,8 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(texts((await store.get(parent, {}, T0)).messages)).toEqual(["a", "b", "c", "d"]);
       // "c" is not in the fork, so appending it there is new; "a" is, so it is a retry.
       expect((await append(store, fork.sessionId, ["a", "c"])).appended).toBe(1);
+      // One message at a time too: the fork's inherited "b" is a retry there.
+      expect(await append(store, fork.sessionId, ["b"])).toMatchObject({ appended: 0, session: { messageCount: 4 } });
       const whole = await store.fork(
         { parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: "own" },
         T0,
