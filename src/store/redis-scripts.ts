@@ -6,12 +6,14 @@
  *
  * The script runs inside one bucket: KEYS[1] is a key of it, ARGV[1] its key prefix, and every other
  * key it touches is built from that prefix, all in the same slot (the key layout: redis-keys.ts).
- * ARGV[2] is the batch's arguments packed as one MessagePack array of strings: the number of
- * operations, then each operation's name, argument count and arguments. Bytes (messages) travel
- * unpacked as ARGV[3] on, each named in the array by its ARGV index, a number: Redis's cmsgpack reads
- * no MessagePack bin. (One packed argument instead of hundreds halves the cost of a call, in the
- * sidecar and in Redis alike.) Times are Redis server clock milliseconds (the caller converts). An
- * operation reads its arguments in order with arg(); an optional value travels as a flag and a value.
+ * ARGV[2] is the batch's arguments packed as one MessagePack array of strings and integers: the
+ * number of operations, then each operation's name, argument count and arguments. Bytes (messages)
+ * travel unpacked as ARGV[3] on, each named in the array by a one-element array holding its ARGV
+ * index: Redis's cmsgpack reads no MessagePack bin. (One packed argument instead of hundreds halves
+ * the cost of a call, in the sidecar and in Redis alike; integers as MessagePack integers reach Lua as
+ * numbers, with no string to make and intern on either side.) Times are Redis server clock
+ * milliseconds (the caller converts). An operation reads its arguments in order with arg(), numbers
+ * with numarg(); an optional value travels as a flag and a value, as text.
  * Each operation's reply starts with a status (STATUS below).
  */
 import { Encoder } from "@msgpack/msgpack";
@@ -81,7 +83,7 @@ local argi = 0
 local function arg()
   argi = argi + 1
   local value = A[argi]
-  if type(value) == 'number' then return ARGV[value] end
+  if type(value) == 'table' then return ARGV[value[1]] end
   return value
 end`,
   `local function numarg() return tonumber(arg()) end`,
@@ -723,8 +725,8 @@ const BATCH_LIMIT = 64;
 const BATCH_BYTES = 1 << 20;
 
 interface Batch {
-  /** Every argument as a string, but bytes: those are in `buffers`, named here by their ARGV index. */
-  args: (string | number)[];
+  /** Every argument as it goes, but bytes: those are in `buffers`, named here by [their ARGV index]. */
+  args: (string | number | [number])[];
   buffers: Buffer[];
   bytes: number;
   operations: number;
@@ -736,7 +738,7 @@ interface Batch {
 function newBatch(): Batch {
   let settle!: (sent: Promise<Reply[]>) => void;
   const replies = new Promise<Reply[]>((resolve) => (settle = resolve));
-  return { args: [""], buffers: [], bytes: 0, operations: 0, replies, settle };
+  return { args: [0], buffers: [], bytes: 0, operations: 0, replies, settle };
 }
 
 type StringES2024 = string & { isWellFormed(): boolean; toWellFormed(): string };
@@ -770,16 +772,16 @@ export class ScriptBatcher {
     let batch = batches[batches.length - 1];
     if (!batch || batch.operations >= BATCH_LIMIT || batch.bytes >= BATCH_BYTES) batches.push((batch = newBatch()));
     const index = batch.operations++;
-    batch.args.push(operation, String(args.length));
+    batch.args.push(operation, args.length);
     for (const arg of args) {
       if (typeof arg === "string") {
         // As Buffer.from would write it: MessagePack's encoder writes a lone surrogate as invalid UTF-8.
         batch.args.push(wellFormed(arg));
         batch.bytes += arg.length;
       } else if (typeof arg === "number") {
-        batch.args.push(String(arg));
+        batch.args.push(arg);
       } else {
-        batch.args.push(FIRST_BUFFER_ARGV + batch.buffers.length);
+        batch.args.push([FIRST_BUFFER_ARGV + batch.buffers.length]);
         batch.buffers.push(arg);
         batch.bytes += arg.length;
       }
@@ -795,7 +797,7 @@ export class ScriptBatcher {
     this.scheduled = false;
     for (const [bucket, batches] of this.pending) {
       for (const { args, buffers, operations, settle } of batches) {
-        args[0] = String(operations);
+        args[0] = operations;
         const packed = this.encoder.encode(args);
         settle(this.send(bucket, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength), buffers));
       }

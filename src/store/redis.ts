@@ -601,9 +601,12 @@ function changeValues({ title, clientCapabilities, mcpServers, additionalDirecto
   return [given, ...values];
 }
 
-/** An optional script argument: a presence flag, then the value. */
+/**
+ * An optional script argument: a presence flag, then the value, always as text: the scripts store
+ * these as they come and compare them with what they stored.
+ */
 function optional(value: string | number | null | undefined): Arg[] {
-  return value === undefined || value === null ? ["0", ""] : ["1", value];
+  return value === undefined || value === null ? ["0", ""] : ["1", String(value)];
 }
 
 function flatten(chunks: Buffer[][]): Buffer[] {
