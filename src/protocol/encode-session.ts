@@ -19,17 +19,7 @@ export function iso(ms: number): string {
 export function storedMessage(input: MessageInput, messageId: string, now: number): StoredMessage {
   const timestamp = input.timestamp === undefined ? iso(now) : new Date(input.timestamp).toISOString();
   const json = JSON.stringify({ messageId, role: input.role, content: input.content, timestamp });
-  return { messageId, role: input.role as Role, json: ownBytes(json) };
-}
-
-/**
- * Bytes in an allocation of their own. Buffer.from puts small strings in shared 8 KiB slabs, and one
- * long-lived message would keep its whole slab alive after every neighbour is deleted.
- */
-function ownBytes(text: string): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-  bytes.write(text);
-  return bytes;
+  return { messageId, role: input.role as Role, json };
 }
 
 /**

@@ -91,7 +91,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
         const at = now();
         const messages = (p.messages ?? []).map((m) => storedMessage(m, m.messageId ?? newId(), at));
         const maxBytes = deps.maxContentBytes;
-        if (maxBytes !== undefined && messages.some((m) => m.json.length > maxBytes))
+        if (maxBytes !== undefined && messages.some((m) => Buffer.byteLength(m.json) > maxBytes))
           throw new LimitExceededError("maxContentBytes", maxBytes);
         const changes: SessionChanges = {
           title: p.title,

@@ -1,4 +1,12 @@
+import { ownedBytes } from "./owned-bytes.js";
 import type { Role, StoredMessage } from "./types.js";
+
+/** A message as a history keeps it: its JSON as bytes of their own, ready to be sent. */
+interface KeptMessage {
+  messageId: string;
+  role: Role;
+  json: Buffer;
+}
 
 /** Counts of what all histories hold, so tests can prove a delete leaves nothing behind. */
 export class HistoryStats {
@@ -13,7 +21,7 @@ export class HistoryStats {
  * appends only to the segment it owns.
  */
 class Segment {
-  messages: StoredMessage[] = [];
+  messages: KeptMessage[] = [];
   /** messageId → absolute position. */
   readonly positions = new Map<string, number>();
   readonly children = new Set<Segment>();
@@ -33,13 +41,13 @@ class Segment {
     return this.base + this.offset + this.messages.length;
   }
 
-  at(position: number): StoredMessage {
+  at(position: number): KeptMessage {
     return this.messages[position - this.base - this.offset]!;
   }
 
-  push(message: StoredMessage): void {
-    this.positions.set(message.messageId, this.end);
-    this.messages.push(message);
+  push({ messageId, role, json }: StoredMessage): void {
+    this.positions.set(messageId, this.end);
+    this.messages.push({ messageId, role, json: ownedBytes(json) });
     this.stats.messages++;
   }
 
@@ -158,7 +166,7 @@ export class History {
     this.head.collect();
   }
 
-  private locate(position: number): StoredMessage {
+  private locate(position: number): KeptMessage {
     let segment = this.head;
     while (position < segment.base) segment = segment.parent!;
     return segment.at(position);

@@ -7,8 +7,8 @@
  * The script runs inside one bucket: KEYS[1] is a key of it, ARGV[1] its key prefix, and every other
  * key it touches is built from that prefix, all in the same slot (the key layout: redis-keys.ts).
  * ARGV[2] is the batch's arguments packed as one MessagePack array of strings and integers: the
- * number of operations, then each operation's name, argument count and arguments. Bytes (messages)
- * travel unpacked as ARGV[3] on, each named in the array by a one-element array holding its ARGV
+ * number of operations, then each operation's name, argument count and arguments. Bytes (long
+ * messages) travel unpacked as ARGV[3] on, each named in the array by a one-element array holding its ARGV
  * index: Redis's cmsgpack reads no MessagePack bin. (One packed argument instead of hundreds halves
  * the cost of a call, in the sidecar and in Redis alike; integers as MessagePack integers reach Lua as
  * numbers, with no string to make and intern on either side.) Times are Redis server clock

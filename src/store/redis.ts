@@ -67,6 +67,11 @@ const PLACED_CAPACITY = 100_000;
 /** Sessions whose record this sidecar keeps, so that a read sends back only what changed. */
 const RECORD_CACHE = 10_000;
 const ROLE_LETTER = { user: "u", assistant: "a", system: "s" } as const;
+/**
+ * Messages longer than this travel as bytes of their own (an ARGV each) rather than inside the packed
+ * arguments, whose encoder keeps the largest buffer it ever needed.
+ */
+const INLINE_TEXT = 16 * 1024;
 
 export async function openRedisStore(url: string, options: StoreOptions, backend: BackendOptions): Promise<RedisStore> {
   const target = parseTarget(url);
@@ -219,7 +224,7 @@ export class RedisStore implements SessionStore {
     const cached = this.records.get(request.sessionId);
     const args = this.changeArgs(request.sessionId, cached, now, request.changes, request.expectedRevision, undefined);
     args.push(request.messages.length);
-    for (const m of request.messages) args.push(m.messageId, ROLE_LETTER[m.role], m.json);
+    for (const m of request.messages) args.push(m.messageId, ROLE_LETTER[m.role], m.json.length > INLINE_TEXT ? Buffer.from(m.json) : m.json);
     return this.atSession("update", request.sessionId, args, (reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, request.sessionId, undefined, undefined, request.expectedRevision);
       return { session: this.current(request.sessionId, reply, cached).record, appended: reply[5], trimmed: reply[6] };

@@ -214,7 +214,7 @@ export class SqliteStore implements SessionStore {
       const { drop, appended } = this.fitContext(row, fresh);
       if (drop > 0) this.dropOldest(row, Math.min(drop, row.message_count));
       let position = row.first_position + row.message_count;
-      for (const m of appended) this.sql.insertMessage.run(row.segment, position++, m.messageId, m.role, m.json);
+      for (const m of appended) this.sql.insertMessage.run(row.segment, position++, m.messageId, m.role, Buffer.from(m.json));
       row.message_count += appended.length;
       if (changing) {
         row.revision++;

@@ -12,8 +12,8 @@ export type Role = "user" | "assistant" | "system";
 export interface StoredMessage {
   messageId: string;
   role: Role;
-  /** `{"messageId","role","content","timestamp"}` as UTF-8 JSON. */
-  json: Buffer;
+  /** `{"messageId","role","content","timestamp"}` as JSON text; each store keeps it as it sees fit. */
+  json: string;
 }
 
 export interface SessionRecord {

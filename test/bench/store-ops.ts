@@ -23,7 +23,7 @@ const session = () => ({
 const message = (i: number): StoredMessage => {
   const messageId = `m${i}`;
   const json = JSON.stringify({ messageId, role: "user", content: `message ${i}`, timestamp: new Date(NOW).toISOString() });
-  return { messageId, role: "user", json: Buffer.from(json) };
+  return { messageId, role: "user", json };
 };
 
 /** Average time of `runs` calls, in microseconds. */

@@ -60,7 +60,7 @@ const HOUR = 3_600_000;
 let ids = 0;
 
 export function message(messageId: string, role: Role = "user", text = messageId): StoredMessage {
-  return { messageId, role, json: Buffer.from(JSON.stringify({ messageId, role, content: text, timestamp: new Date(T0).toISOString() })) };
+  return { messageId, role, json: JSON.stringify({ messageId, role, content: text, timestamp: new Date(T0).toISOString() }) };
 }
 
 export function newSession(overrides: Partial<NewSession> = {}): NewSession {
@@ -133,7 +133,7 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       await append(store, sessionId, ["m4", "m5"]);
       const all = await store.get(sessionId, {}, T0);
       expect(texts(all.messages)).toEqual(["m1", "m2", "m3", "m4", "m5"]);
-      expect(all.messages[0]!.equals(message("m1").json)).toBe(true);
+      expect(all.messages[0]!.equals(Buffer.from(message("m1").json))).toBe(true);
       expect(texts((await store.get(sessionId, { offset: 1, limit: 2 }, T0)).messages)).toEqual(["m2", "m3"]);
       expect(texts((await store.get(sessionId, { offset: 4 }, T0)).messages)).toEqual(["m5"]);
       expect(texts((await store.get(sessionId, { offset: 9 }, T0)).messages)).toEqual([]);
