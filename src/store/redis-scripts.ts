@@ -98,10 +98,11 @@ end`,
   `local function version(S) return version_of(S.fv, S.score, S.nc) end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
   `local function load(id)
-  local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'cwd', 'score', 'fv', 'nc', 'due')
+  local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'score', 'fv', 'nc', 'due')
   if not v[1] then return nil end
+  -- fv stays text: it is only compared as part of version() (arithmetic on it still works).
   return {id = id, rev = tonumber(v[1]), seen = tonumber(v[2]), arch = v[3], pin = v[4], idle = v[5] or nil,
-    st = tonumber(v[6]), n = tonumber(v[7]), cwd = v[11], score = v[12], fv = tonumber(v[13]) or 0, nc = v[14] or '', due = tonumber(v[15]),
+    st = tonumber(v[6]), n = tonumber(v[7]), score = v[11], fv = v[12] or '0', nc = v[13] or '', due = tonumber(v[14]),
     head = {id = id, parent = v[8] or nil, base = tonumber(v[9]), off = tonumber(v[10]), owned = true}}
 end`,
   // One field: HGET, which Redis hands to Lua as a string rather than a one-element array (a third the cost).
@@ -375,7 +376,10 @@ local S = load(id)
 if not S then return absent(id) end
 local now, default_idle, max_context, trim, expected = numarg(), numarg(), numarg(), arg() == '1', numarg()
 local cwd, given = optarg(), arg()
-if cwd and cwd ~= S.cwd then return {CWD_MISMATCH, S.cwd} end
+if cwd then
+  local stored = redis.call('HGET', key('s', id), 'cwd')
+  if cwd ~= stored then return {CWD_MISMATCH, stored} end
+end
 -- The common append: one message, no field changed, room left and the caller's copy of the record right.
 -- It ends as the rest of this operation would, without the tables the rest builds for the general case
 -- (paired runs, timed alone: about a tenth less script time per append).
