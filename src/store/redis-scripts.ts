@@ -76,8 +76,9 @@ const HELPERS: string[] = [
   // session's fields and each append looks up ids that are not there yet; in a listpack every one of
   // those is a linear scan (measured: a fifth of an append's time in Redis). Never read.
   `local WIDE = string.rep('.', 65)`,
-  // Lua turns numbers into strings with 14 significant digits: large ones must go through this.
-  `local function int(x) return string.format('%.0f', x) end`,
+  // Lua turns numbers into strings with 14 significant digits, and Redis those given to redis.call with
+  // 17 through the floating-point printf: integers go through this (half the time of '%.0f' here).
+  `local function int(x) return string.format('%d', x) end`,
   `local A = cmsgpack.unpack(ARGV[2])
 local argi = 0
 local function arg()
@@ -256,7 +257,7 @@ end`,
       m[#m + 1] = jsons[j]
       d[#d + 1] = roles[j] .. ids[j]
       i[#i + 1] = ids[j]
-      i[#i + 1] = stop + j - from
+      i[#i + 1] = int(stop + j - from)
     end
     local length = redis.call('RPUSH', key('m', sid), unpack(m))
     redis.call('RPUSH', key('d', sid), unpack(d))
@@ -393,7 +394,7 @@ if given == '' and (max_context < 0 or S.n < max_context) and (not expected or e
       append(id, S.st + S.n, {message_id}, {role}, {json}, 1)
       S.rev, S.n = S.rev + 1, S.n + 1
     end
-    access(S, now, default_idle, fresh and {'n', S.n, 'rev', S.rev} or nil)
+    access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
     return {OK, S.rev, S.seen, S.n, false, fresh and 1 or 0, 0}
   end
   argi = first
@@ -479,8 +480,8 @@ if from <= fresh then
   append(id, st + n, fresh_ids, fresh_roles, fresh_jsons, from)
   n = n + fresh - from + 1
 end
-if drop > 0 or from <= fresh then set('n', n); set('st', st) end
-if changing then S.rev = S.rev + 1; set('rev', S.rev) end
+if drop > 0 or from <= fresh then set('n', int(n)); set('st', int(st)) end
+if changing then S.rev = S.rev + 1; set('rev', int(S.rev)) end
 S.n = n
 access(S, now, default_idle, writes, policy_changed)
 local full = false
