@@ -50,7 +50,8 @@ interface Job {
   /** Request ids this job answers, for cancellation while it waits. */
   readonly ids: readonly RequestId[];
   cancelled: boolean;
-  run(): MaybePromise<Piece[] | undefined>;
+  /** Started once; dropped then, so that a job waiting on a remote store no longer holds its request. */
+  run: (() => MaybePromise<Piece[] | undefined>) | undefined;
   done: boolean;
   output: Piece[] | undefined;
 }
@@ -158,7 +159,9 @@ export class RpcConnection implements FrameSink {
     }
     let output: MaybePromise<Piece[] | undefined>;
     try {
-      output = job.run();
+      const run = job.run!;
+      job.run = undefined;
+      output = run();
     } catch (err) {
       // run() answers its own handler's failures; reaching here is a bug in the connection itself.
       this.options.log.error("request failed outside its handler", err);
@@ -255,7 +258,7 @@ export class RpcConnection implements FrameSink {
       const outputs: Piece[][] = [];
       const runFrom = (index: number): MaybePromise<Piece[] | undefined> => {
         for (let i = index; i < jobs.length; i++) {
-          const out = jobs[i]!.run();
+          const out = jobs[i]!.run!();
           if (out instanceof Promise) {
             return out.then((o) => {
               if (o) outputs.push(o);
