@@ -373,7 +373,7 @@ return {OK, record(id)}
    */
   update: `
 local id, known = arg(), arg()
-local S = load(id)
+local S = loaded[id] or load(id)
 if not S then return absent(id) end
 local now, default_idle, max_context, trim, expected = numarg(), numarg(), numarg(), arg() == '1', numarg()
 local cwd, given = optarg(), arg()
@@ -395,10 +395,13 @@ if given == '' and (max_context < 0 or S.n < max_context) and (not expected or e
       S.rev, S.n = S.rev + 1, S.n + 1
     end
     access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
+    loaded[id], keep_loaded = S, true
     return {OK, S.rev, S.seen, S.n, false, fresh and 1 or 0, 0}
   end
   argi = first
 end
+-- The general path starts from a fresh read, not from what the common append left.
+if S == loaded[id] then S = load(id) end
 local writes, dels, policy_changed = {}, {}, false
 local function set(field, value) writes[#writes + 1] = field; writes[#writes + 1] = value end
 if given ~= '' then
@@ -706,6 +709,10 @@ export type Reply = any;
 /** The one script: the helpers, each operation as a function, and the loop that runs a batch of them. */
 export const BATCH_SCRIPT = `${PRELUDE}
 ${HELPERS.join("\n")}
+-- Sessions as the common append (in update) left them, each just as load() would read it now: while
+-- only such appends run, a later append to the same session in this batch starts from here instead of
+-- reading the session again. Pipelined appends to a busy session meet several times in one batch.
+local loaded, keep_loaded = {}, false
 local operations = {}
 ${Object.entries(BODIES)
   .map(([name, body]) => `operations.${name} = function()${body}end`)
@@ -716,7 +723,10 @@ for j = 1, tonumber(A[1]) do
   local name, size = arg(), numarg()
   -- An operation that answers early leaves arguments unread: the next one starts where it should.
   local next_operation = argi + size
+  keep_loaded = false
   replies[j] = operations[name]()
+  -- Any other operation may have changed what a loaded session holds.
+  if not keep_loaded and next(loaded) then loaded = {} end
   argi = next_operation
 end
 return replies

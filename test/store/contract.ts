@@ -12,6 +12,7 @@ import {
   DEFAULT_RETENTION,
   type NewSession,
   type Role,
+  type SessionChanges,
   type SessionStore,
   type StoredMessage,
   type StoreOptions,
@@ -157,6 +158,44 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(await append(store, sessionId, ["d"])).toMatchObject({ appended: 1, session: { messageCount: 4, revision: 4 } });
       expect(await append(store, sessionId, ["a"])).toMatchObject({ appended: 0, session: { messageCount: 4, revision: 4 } });
       expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["a", "b", "c", "d"]);
+    });
+
+    it("requests started together apply in order: appends to two sessions, a retry, a read, a change between them", async () => {
+      const store = await open();
+      const a = (await store.create(newSession(), T0)).sessionId;
+      const b = (await store.create(newSession(), T0)).sessionId;
+      const one = (sessionId: string, id: string, changes: SessionChanges = {}) =>
+        store.update({ sessionId, messages: [message(id)], changes }, T0 + 1);
+      // Not awaited one by one: a remote store may run them as one batch.
+      const [a1, b1, a2, again, read, a3, a4, b2, a5] = await Promise.all([
+        one(a, "a1"),
+        one(b, "b1"),
+        one(a, "a2"),
+        one(a, "a1"),
+        store.get(a, {}, T0 + 1),
+        one(a, "a3", { title: "t" }),
+        one(a, "a4"),
+        one(b, "b2"),
+        one(a, "a5"),
+      ]);
+      expect([a1, a2, again, a3, a4, a5].map((r) => [r.appended, r.session.revision, r.session.messageCount])).toEqual([
+        [1, 2, 1],
+        [1, 3, 2],
+        [0, 3, 2],
+        [1, 4, 3],
+        [1, 5, 4],
+        [1, 6, 5],
+      ]);
+      expect([b1, b2].map((r) => [r.appended, r.session.revision, r.session.messageCount])).toEqual([
+        [1, 2, 1],
+        [1, 3, 2],
+      ]);
+      expect(texts(read.messages)).toEqual(["a1", "a2"]);
+      expect(a4.session.title).toBe("t");
+      const final = await store.get(a, {}, T0 + 2);
+      expect(final.session).toMatchObject({ revision: 6, messageCount: 5, title: "t" });
+      expect(texts(final.messages)).toEqual(["a1", "a2", "a3", "a4", "a5"]);
+      expect(texts((await store.get(b, {}, T0 + 2)).messages)).toEqual(["b1", "b2"]);
     });
 
     it("bumps the revision only for real changes", async () => {
