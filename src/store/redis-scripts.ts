@@ -77,8 +77,14 @@ const HELPERS: string[] = [
   // those is a linear scan (measured: a fifth of an append's time in Redis). Never read.
   `local WIDE = string.rep('.', 65)`,
   // Lua turns numbers into strings with 14 significant digits, and Redis those given to redis.call with
-  // 17 through the floating-point printf: integers go through this (half the time of '%.0f' here).
-  `local function int(x) return string.format('%d', x) end`,
+  // 17 through the floating-point printf: integers go through this. '%d' takes half the time of '%.0f'
+  // here, but formats a C long, which is 32 bits on some servers: there, '%.0f' it is.
+  `local int
+if string.format('%d', 2^40) == '1099511627776' then
+  int = function(x) return string.format('%d', x) end
+else
+  int = function(x) return string.format('%.0f', x) end
+end`,
   `local A = cmsgpack.unpack(ARGV[2])
 local argi = 0
 local function arg()

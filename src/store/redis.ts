@@ -68,8 +68,9 @@ const PLACED_CAPACITY = 100_000;
 const RECORD_CACHE = 10_000;
 const ROLE_LETTER = { user: "u", assistant: "a", system: "s" } as const;
 /**
- * Messages longer than this travel as bytes of their own (an ARGV each) rather than inside the packed
- * arguments, whose encoder keeps the largest buffer it ever needed.
+ * Messages longer than this (in UTF-16 units: up to three bytes each) travel as bytes of their own, an
+ * ARGV each, rather than inside the packed arguments, whose encoder keeps the largest buffer it ever
+ * needed.
  */
 const INLINE_TEXT = 16 * 1024;
 
