@@ -140,6 +140,19 @@ end`,
 end`,
   // The visible index of each id: >= 0, -1 when trimmed away, nil when the session never had it.
   `local function find(ch, start, stop, ids)
+  -- One id (every single-message append): the same walk, without the tables (a tenth of an append).
+  if #ids == 1 then
+    local id, limit = ids[1], stop
+    for k = 1, #ch do
+      local pos = tonumber(redis.call('HGET', key('i', ch[k].id), id))
+      if pos and pos < limit then
+        if pos >= start then return {[id] = pos - start} end
+        return {[id] = -1}
+      end
+      limit = ch[k].base
+    end
+    return {}
+  end
   local found, pending, limit = {}, ids, stop
   for k = 1, #ch do
     if #pending == 0 then break end
@@ -257,6 +270,13 @@ end`,
   if redis.call('EXISTS', key('c', head.id)) == 0 then keep(head, start, stop) end
 end`,
   `local function append(sid, stop, ids, roles, jsons, from)
+  -- One message (the common append): the same writes, without the tables.
+  if from == #ids then
+    local length = redis.call('RPUSH', key('m', sid), jsons[from])
+    redis.call('RPUSH', key('d', sid), roles[from] .. ids[from])
+    if length == 1 then redis.call('HSET', key('i', sid), ids[from], int(stop), '', WIDE) else redis.call('HSET', key('i', sid), ids[from], int(stop)) end
+    return
+  end
   for a = from, #ids, 1000 do
     local m, d, i = {}, {}, {}
     for j = a, math.min(#ids, a + 999) do

@@ -528,10 +528,12 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       await append(store, parent, ["d"]);
       expect(texts((await store.get(fork.sessionId, {}, T0)).messages)).toEqual(["a", "b", "f1"]);
       expect(texts((await store.get(parent, {}, T0)).messages)).toEqual(["a", "b", "c", "d"]);
-      // "c" is not in the fork, so appending it there is new; "a" is, so it is a retry.
-      expect((await append(store, fork.sessionId, ["a", "c"])).appended).toBe(1);
+      // "c" follows the fork point in the parent, where the fork has "f1": new to the fork, one at a time too.
+      expect(await append(store, fork.sessionId, ["c"])).toMatchObject({ appended: 1, session: { messageCount: 4 } });
+      // "d" is not in the fork either, so appending it there is new; "a" is, so it is a retry.
+      expect((await append(store, fork.sessionId, ["a", "d"])).appended).toBe(1);
       // One message at a time too: the fork's inherited "b" is a retry there.
-      expect(await append(store, fork.sessionId, ["b"])).toMatchObject({ appended: 0, session: { messageCount: 4 } });
+      expect(await append(store, fork.sessionId, ["b"])).toMatchObject({ appended: 0, session: { messageCount: 5 } });
       const whole = await store.fork(
         { parentSessionId: parent, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: "own" },
         T0,
@@ -612,6 +614,19 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       const tooBig = [message("u9", "user"), ...["x1", "x2", "x3", "x4", "x5"].map((id) => message(id, "assistant"))];
       await expect(async () => store.update({ sessionId, messages: tooBig, changes: {} }, T0)).rejects.toBeInstanceOf(LimitExceededError);
       expect((await store.get(sessionId, {}, T0)).session.messageCount).toBe(4);
+    });
+
+    it("a message trimmed away is new again, also where a fork still reads it", async () => {
+      const store = await open({ maxContextMessages: 3, onContextFull: "trim" });
+      const { sessionId } = await store.create(newSession(), T0);
+      await store.update({ sessionId, messages: [message("u1", "user"), message("a1", "assistant")], changes: {} }, T0);
+      // The fork keeps the trimmed messages' segment (and their ids) alive.
+      await store.fork({ parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0);
+      const trimmed = await store.update({ sessionId, messages: [message("u2", "user"), message("a2", "assistant")], changes: {} }, T0);
+      expect(trimmed).toMatchObject({ appended: 2, trimmed: 2, session: { messageCount: 2 } });
+      // One message at a time, as an agent resends it.
+      expect(await append(store, sessionId, ["u1"])).toMatchObject({ appended: 1, session: { messageCount: 3 } });
+      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["u2", "a2", "u1"]);
     });
 
     it("leaves nothing behind once every session is gone", async () => {
