@@ -179,7 +179,6 @@ function configFrom(opts: Record<string, unknown>): Config {
   };
 }
 
-/** Serves stdio until input ends or a signal arrives; resolves to the process's exit code. */
 /**
  * How far V8 lets the heap grow past its live size before the next full collection. A sidecar lives
  * beside an editor for hours: with the memory or SQLite store it grows the heap only 20% past its live
@@ -195,6 +194,7 @@ function tuneHeap(store: string): void {
   setFlagsFromString(`--heap-growing-percent=${remote ? 0 : 20}`);
 }
 
+/** Serves stdio until input ends or a signal arrives; resolves to the process's exit code. */
 export async function runServer(config: Config): Promise<number> {
   tuneHeap(config.store);
   const log = createLogger(config.logLevel);
