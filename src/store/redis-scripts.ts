@@ -427,8 +427,6 @@ if given == '' and (max_context < 0 or S.n < max_context) and (not expected or e
   end
   argi = first
 end
--- The general path starts from a fresh read, not from what the common append left.
-if S == loaded[id] then S = load(id) end
 local writes, dels, policy_changed = {}, {}, false
 local function set(field, value) writes[#writes + 1] = field; writes[#writes + 1] = value end
 if given ~= '' then
@@ -736,9 +734,10 @@ export type Reply = any;
 /** The one script: the helpers, each operation as a function, and the loop that runs a batch of them. */
 export const BATCH_SCRIPT = `${PRELUDE}
 ${HELPERS.join("\n")}
--- Sessions as the common append (in update) left them, each just as load() would read it now: while
--- only such appends run, a later append to the same session in this batch starts from here instead of
--- reading the session again. Pipelined appends to a busy session meet several times in one batch.
+-- Sessions as the common append (in update) left them, each just as load() would read it now (it
+-- changes only rev, n, seen and due, and sets them as it writes them): while only such appends run, a
+-- later update of the same session in this batch starts from here instead of reading the session
+-- again. Pipelined appends to a busy session meet several times in one batch.
 local loaded, keep_loaded = {}, false
 local operations = {}
 ${Object.entries(BODIES)
