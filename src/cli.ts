@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG, type Config } from "./config.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "./log.js";
 import { serve } from "./main.js";
+import { isRedisStore } from "./store/index.js";
 import { openStdin, openStdout } from "./transport/stdio.js";
 
 export const VERSION: string = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
@@ -190,8 +191,7 @@ function configFrom(opts: Record<string, unknown>): Config {
  * reads), a fifth of its CPU. It keeps V8's default (0: V8 picks the factor from its GC speed).
  */
 function tuneHeap(store: string): void {
-  const remote = /^(redis|rediss|redis-cluster):\/\//.test(store);
-  setFlagsFromString(`--heap-growing-percent=${remote ? 0 : 20}`);
+  setFlagsFromString(`--heap-growing-percent=${isRedisStore(store) ? 0 : 20}`);
 }
 
 /** Serves stdio until input ends or a signal arrives; resolves to the process's exit code. */

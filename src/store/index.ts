@@ -17,6 +17,11 @@ export interface BackendOptions {
   storeWaitMs: number;
 }
 
+/** Whether a store URL names Redis or Redis Cluster (a store that lives outside the process). */
+export function isRedisStore(url: string): boolean {
+  return /^(redis|rediss|redis-cluster):\/\//.test(url);
+}
+
 /**
  * Picks the backend from a store URL: `memory` (the default), `sqlite:<path>`, `redis://…`,
  * `rediss://…` or `redis-cluster://host:port,…`. Backends other than memory load only when asked for,
@@ -28,7 +33,7 @@ export async function createStore(url: string, options: StoreOptions, backend: B
     const { openSqliteStore } = await import("./sqlite.js");
     return openSqliteStore(url.slice("sqlite:".length), options, backend);
   }
-  if (/^(redis|rediss|redis-cluster):\/\//.test(url)) {
+  if (isRedisStore(url)) {
     const { openRedisStore } = await import("./redis.js");
     return openRedisStore(url, options, backend);
   }
