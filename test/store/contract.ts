@@ -191,6 +191,7 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
         [1, 3, 2],
       ]);
       expect(texts(read.messages)).toEqual(["a1", "a2"]);
+      expect(read.session).toMatchObject({ revision: 3, messageCount: 2, title: null });
       expect(a4.session.title).toBe("t");
       const final = await store.get(a, {}, T0 + 2);
       expect(final.session).toMatchObject({ revision: 6, messageCount: 5, title: "t" });
