@@ -76,9 +76,10 @@ const HELPERS: string[] = [
   // session's fields and each append looks up ids that are not there yet; in a listpack every one of
   // those is a linear scan (measured: a fifth of an append's time in Redis). Never read.
   `local WIDE = string.rep('.', 65)`,
-  // Lua turns numbers into strings with 14 significant digits, and Redis those given to redis.call with
-  // 17 through the floating-point printf: integers go through this. '%d' takes half the time of '%.0f'
-  // here, but formats a C long, which is 32 bits on some servers: there, '%.0f' it is.
+  // Lua turns numbers into strings with 14 significant digits (too few for a score); Redis turns those
+  // handed to redis.call into exact text, but through the floating-point printf. Times, scores and the
+  // append path's counts go through this. '%d' takes half the time of '%.0f' here, but formats a C
+  // long, which is 32 bits on some servers: there, '%.0f' it is.
   `local int
 if string.format('%d', 2^40) == '1099511627776' then
   int = function(x) return string.format('%d', x) end
