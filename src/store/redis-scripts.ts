@@ -541,7 +541,7 @@ if current and held == S.rev then
 end
 local ch = chain(S)
 if after then
-  local at = find(ch, S.st, S.st + S.n, {after})[after]
+  local at = find_one(ch, S.st, S.st + S.n, after)
   if not at or at < 0 then return {NO_MESSAGE} end
   from = at + 1
 end
@@ -603,7 +603,7 @@ local st, n = P.st, P.n
 local ch = chain(P)
 local count, forked = n, nil
 if at then
-  local index = find(ch, st, st + n, {at})[at]
+  local index = find_one(ch, st, st + n, at)
   if not index or index < 0 then return {NO_MESSAGE} end
   count, forked = index + 1, at
 elseif n > 0 then
