@@ -16,7 +16,7 @@
  * arg(), numbers with numarg(); an optional value travels as a flag and a value, as text. Each
  * operation's reply starts with a status (STATUS below).
  */
-import { Encoder } from "@msgpack/msgpack";
+import { Packr } from "msgpackr";
 
 export const STATUS = {
   ok: 0,
@@ -782,9 +782,6 @@ function newBatch(): Batch {
   return { args: [0], buffers: [], bytes: 0, operations: 0, replies, settle };
 }
 
-type StringES2024 = string & { isWellFormed(): boolean; toWellFormed(): string };
-const wellFormed = (text: string) => ((text as StringES2024).isWellFormed() ? text : (text as StringES2024).toWellFormed());
-
 /** ARGV[1] is the key prefix and ARGV[2] the packed arguments: bytes start at ARGV[3]. */
 const FIRST_BUFFER_ARGV = 3;
 
@@ -799,7 +796,8 @@ export class ScriptBatcher {
   private readonly pending = new Map<number, Batch[]>();
   private scheduled = false;
 
-  private readonly encoder = new Encoder();
+  /** Plain MessagePack: arrays, strings and numbers, none of msgpackr's record extension. */
+  private readonly packr = new Packr({ useRecords: false });
 
   constructor(private readonly send: (bucket: number, packed: Buffer, buffers: Buffer[]) => Promise<Reply[]>) {}
 
@@ -816,8 +814,8 @@ export class ScriptBatcher {
     batch.args.push(operation, args.length);
     for (const arg of args) {
       if (typeof arg === "string") {
-        // As Buffer.from would write it: MessagePack's encoder writes a lone surrogate as invalid UTF-8.
-        batch.args.push(wellFormed(arg));
+        // msgpackr writes text as Buffer.from does, a lone surrogate as U+FFFD.
+        batch.args.push(arg);
         batch.bytes += arg.length;
       } else if (typeof arg === "number") {
         batch.args.push(arg);
@@ -839,8 +837,7 @@ export class ScriptBatcher {
     for (const [bucket, batches] of this.pending) {
       for (const { args, buffers, operations, settle } of batches) {
         args[0] = operations;
-        const packed = this.encoder.encode(args);
-        settle(this.send(bucket, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength), buffers));
+        settle(this.send(bucket, this.packr.pack(args), buffers));
       }
     }
     this.pending.clear();
