@@ -270,11 +270,23 @@ end`,
   end
   if redis.call('EXISTS', key('c', head.id)) == 0 then keep(head, start, stop) end
 end`,
-  // One message at position pos of the session's own segment; its list and index, if new, as append's.
-  `local function append_one(sid, pos, id, role, json)
+  // Indexes a message id at the session's next position unless the session shows it already (a retry):
+  // true when it did. Without a parent segment HSETNX both looks and writes, one call for the common
+  // append's two: only an id already in the index (a retry, or one trimmed away) needs find_one.
+  `local function claim(S, id)
+  local stop = S.st + S.n
+  local index = key('i', S.id)
+  if not S.head.parent and redis.call('HSETNX', index, id, int(stop)) == 1 then return true end
+  local at = find_one(chain(S), S.st, stop, id)
+  if at and at >= 0 then return false end
+  redis.call('HSET', index, id, int(stop))
+  return true
+end`,
+  // One message at the end of the session's own segment, its id indexed already (claim); as append's.
+  `local function append_one(sid, id, role, json)
   local length = redis.call('RPUSH', key('m', sid), json)
   redis.call('RPUSH', key('d', sid), role .. id)
-  if length == 1 then redis.call('HSET', key('i', sid), id, int(pos), '', WIDE) else redis.call('HSET', key('i', sid), id, int(pos)) end
+  if length == 1 then redis.call('HSET', key('i', sid), '', WIDE) end
 end`,
   `local function append(sid, stop, ids, roles, jsons, from)
   for a = from, #ids, 1000 do
@@ -415,10 +427,9 @@ if given == '' and (max_context < 0 or S.n < max_context) and (not expected or e
   local first = argi
   if numarg() == 1 then
     local message_id, role, json = arg(), arg(), arg()
-    local at = find_one(chain(S), S.st, S.st + S.n, message_id)
-    local fresh = not at or at < 0
+    local fresh = claim(S, message_id)
     if fresh then
-      append_one(id, S.st + S.n, message_id, role, json)
+      append_one(id, message_id, role, json)
       S.rev, S.n = S.rev + 1, S.n + 1
     end
     access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
