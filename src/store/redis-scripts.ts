@@ -185,13 +185,39 @@ end`,
   end
   return chunks
 end`,
-  `local function entry_at(ch, p)
+  // A stored message's role and id are read from the start of its JSON, which storedMessage
+  // (encode-session.ts) writes as {"messageId":<JSON string>,"role":"<role>",...}: no list of their own
+  // to write on every append. The id's JSON string holds no quote but escaped ones, so the first
+  // ',"role":"' ends it. role_at is the byte after that: 117 for 'user'.
+  `local function role_at(json)
+  local at = string.find(json, ',"role":"', 15, true)
+  return string.byte(json, at + 9), at
+end`,
+  // Undoes JSON.stringify's escapes. It writes \u only for control characters and lone surrogates, and
+  // the ids went to Redis as UTF-8 with a lone surrogate as U+FFFD.
+  `local ESCAPED = {['"'] = '"', ['\\\\'] = '\\\\', ['/'] = '/', b = '\\b', f = '\\f', n = '\\n', r = '\\r', t = '\\t'}
+local function unescape(c, hex)
+  if c == 'u' and #hex == 4 then
+    local code = tonumber(hex, 16)
+    if code < 0x80 then return string.char(code) end
+    return '\\239\\191\\189'
+  end
+  return (ESCAPED[c] or c) .. hex
+end`,
+  `local function id_of(json)
+  local _, at = role_at(json)
+  local text = string.sub(json, 15, at - 2)
+  if string.find(text, '\\\\', 1, true) then text = string.gsub(text, '\\\\(.)(%x?%x?%x?%x?)', unescape) end
+  return text
+end`,
+  `local function id_at(ch, p)
   for k = 1, #ch do
     local s = ch[k]
-    if p >= s.base then return redis.call('LINDEX', key('d', s.id), p - s.base - s.off) end
+    if p >= s.base then return id_of(redis.call('LINDEX', key('m', s.id), p - s.base - s.off)) end
   end
 end`,
-  // The first position in [p, stop) holding a user message, or nil.
+  // The first position in [p, stop) holding a user message, or nil. Reads a few messages at a time: a
+  // turn seldom runs long, and a message may be large.
   `local function next_user(ch, p, stop)
   for k = #ch, 1, -1 do
     local s = ch[k]
@@ -199,10 +225,10 @@ end`,
     if k > 1 then limit = ch[k - 1].base end
     local from = math.max(p, s.base)
     while from < limit do
-      local to = math.min(limit, from + 256)
-      local roles = redis.call('LRANGE', key('d', s.id), from - s.base - s.off, to - 1 - s.base - s.off)
-      for j = 1, #roles do
-        if string.byte(roles[j], 1) == 117 then return from + j - 1 end
+      local to = math.min(limit, from + 16)
+      local messages = redis.call('LRANGE', key('m', s.id), from - s.base - s.off, to - 1 - s.base - s.off)
+      for j = 1, #messages do
+        if role_at(messages[j]) == 117 then return from + j - 1 end
       end
       from = to
     end
@@ -211,10 +237,10 @@ end`,
 end`,
   // Forgets the ids of a segment's list entries [lo, hi], unless a later append took the id over.
   `local function forget(s, lo, hi)
-  for a = lo, hi, 500 do
-    local entries = redis.call('LRANGE', key('d', s.id), a, math.min(hi, a + 499))
+  for a = lo, hi, 100 do
+    local messages = redis.call('LRANGE', key('m', s.id), a, math.min(hi, a + 99))
     local ids = {}
-    for j = 1, #entries do ids[j] = string.sub(entries[j], 2) end
+    for j = 1, #messages do ids[j] = id_of(messages[j]) end
     if #ids > 0 then
       local at = redis.call('HMGET', key('i', s.id), unpack(ids))
       local gone = {}
@@ -234,10 +260,9 @@ end`,
   forget(s, last, len - 1)
   forget(s, 0, first - 1)
   if first >= last then
-    redis.call('DEL', key('m', s.id), key('d', s.id), key('i', s.id))
+    redis.call('DEL', key('m', s.id), key('i', s.id))
   else
     redis.call('LTRIM', key('m', s.id), first, last - 1)
-    redis.call('LTRIM', key('d', s.id), first, last - 1)
   end
   if first > 0 then
     s.off = s.off + first
@@ -252,7 +277,7 @@ end`,
       keep(s, 0, tonumber(top[2]))
       return
     end
-    redis.call('DEL', key('g', s.id), key('m', s.id), key('d', s.id), key('i', s.id))
+    redis.call('DEL', key('g', s.id), key('m', s.id), key('i', s.id))
     if not s.parent then return end
     redis.call('ZREM', key('c', s.parent), s.id)
     s = segment(s.parent)
@@ -283,22 +308,19 @@ end`,
   return true
 end`,
   // One message at the end of the session's own segment, its id indexed already (claim); as append's.
-  `local function append_one(sid, id, role, json)
+  `local function append_one(sid, json)
   local length = redis.call('RPUSH', key('m', sid), json)
-  redis.call('RPUSH', key('d', sid), role .. id)
   if length == 1 then redis.call('HSET', key('i', sid), '', WIDE) end
 end`,
-  `local function append(sid, stop, ids, roles, jsons, from)
+  `local function append(sid, stop, ids, jsons, from)
   for a = from, #ids, 1000 do
-    local m, d, i = {}, {}, {}
+    local m, i = {}, {}
     for j = a, math.min(#ids, a + 999) do
       m[#m + 1] = jsons[j]
-      d[#d + 1] = roles[j] .. ids[j]
       i[#i + 1] = ids[j]
       i[#i + 1] = int(stop + j - from)
     end
     local length = redis.call('RPUSH', key('m', sid), unpack(m))
-    redis.call('RPUSH', key('d', sid), unpack(d))
     -- A new list: a new index too, which gets its wide entry under '' (never a message id).
     if length == #m then i[#i + 1] = ''; i[#i + 1] = WIDE end
     redis.call('HSET', key('i', sid), unpack(i))
@@ -426,10 +448,10 @@ end
 if given == '' and (max_context < 0 or S.n < max_context) and (not expected or expected == S.rev) and known == version(S) then
   local first = argi
   if numarg() == 1 then
-    local message_id, role, json = arg(), arg(), arg()
+    local message_id, _, json = arg(), arg(), arg()
     local fresh = claim(S, message_id)
     if fresh then
-      append_one(id, message_id, role, json)
+      append_one(id, json)
       S.rev, S.n = S.rev + 1, S.n + 1
     end
     access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
@@ -516,7 +538,7 @@ if drop > 0 then
   st, n = st + d, n - d
 end
 if from <= fresh then
-  append(id, st + n, fresh_ids, fresh_roles, fresh_jsons, from)
+  append(id, st + n, fresh_ids, fresh_jsons, from)
   n = n + fresh - from + 1
 end
 if drop > 0 or from <= fresh then set('n', int(n)); set('st', int(st)) end
@@ -618,7 +640,7 @@ if at then
   if not index or index < 0 then return {NO_MESSAGE} end
   count, forked = index + 1, at
 elseif n > 0 then
-  forked = string.sub(entry_at(ch, st + n - 1), 2)
+  forked = id_at(ch, st + n - 1)
 end
 local cut = st + count
 local base

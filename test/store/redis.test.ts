@@ -5,7 +5,7 @@ import { StoreOpenError } from "../../src/store/index.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { KeyLayout } from "../../src/store/redis-keys.js";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
-import type { ExpiredSession, Role, SessionRecord, StoreOptions } from "../../src/store/types.js";
+import type { ExpiredSession, Role, SessionRecord, StoredMessage, StoreOptions } from "../../src/store/types.js";
 import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
 import { message, newSession } from "./contract.js";
 import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "./redis-harness.js";
@@ -140,6 +140,38 @@ describe.skipIf(noRedis)("redis store", () => {
         expect([key, await client.object("ENCODING", key)]).toEqual([key, "hashtable"]);
       }
       expect(texts((await store.get(fork, {}, T0)).messages)).toEqual(["m1", "f1"]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("reads a message's role and id back from its stored JSON, whatever the id holds", async () => {
+    const prefix = freshPrefix("t");
+    const store = await open({ maxContextMessages: 3, onContextFull: "trim" }, prefix);
+    const keys = new KeyLayout(prefix, 16);
+    const client = new Redis(url);
+    const tricky = ['quote" and \\ backslash', "ctl \u0001\n\t", "ünïcødé ✓ 🎉", "\\u0041", "lone \ud800", '","role":"user'];
+    try {
+      // A trim by turns: the assistant message whose id looks like a user role is not where a turn starts.
+      const { sessionId } = await store.create(newSession(), T0);
+      const append = (...messages: StoredMessage[]) => store.update({ sessionId, messages, changes: {} }, T0);
+      await append(message("u1", "user"), message('","role":"user', "assistant"));
+      await append(message("u2", "user"));
+      expect((await append(message("a2", "assistant"))).trimmed).toBe(2);
+      expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["u2", "a2"]);
+      // Trimmed ids are freed from the index: every tricky one, once trimmed away.
+      for (const id of tricky) await append(message(id, "user"), message(`${id} answer`, "assistant"));
+      await append(message("u9", "user"));
+      await append(message("a9", "assistant"));
+      const index = `${keys.bucket(keys.home(sessionId))}i:${sessionId}`;
+      expect((await client.hkeys(index)).sort()).toEqual(["", "a9", "u9"].sort());
+      // A fork without atMessageId records its parent's last message's id.
+      for (const id of tricky) {
+        await append(message(id, "user"));
+        const fork = newSession().sessionId;
+        const forked = await store.fork({ parentSessionId: sessionId, sessionId: fork, cwd: "/f", mcpServers: [], title: undefined }, T0);
+        expect(forked.forkedAtMessageId).toBe(Buffer.from(id).toString());
+      }
     } finally {
       client.disconnect();
     }
