@@ -225,7 +225,8 @@ export class RedisStore implements SessionStore {
     const cached = this.records.get(request.sessionId);
     const args = this.changeArgs(request.sessionId, cached, now, request.changes, request.expectedRevision, undefined);
     args.push(request.messages.length);
-    for (const m of request.messages) args.push(m.messageId, ROLE_LETTER[m.role], m.json.length > INLINE_TEXT ? Buffer.from(m.json) : m.json);
+    for (const m of request.messages)
+      args.push(m.messageId, ROLE_LETTER[m.role], m.json.length > INLINE_TEXT ? Buffer.from(m.json) : m.json);
     return this.atSession("update", request.sessionId, args, (reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, request.sessionId, undefined, undefined, request.expectedRevision);
       return { session: this.current(request.sessionId, reply, cached).record, appended: reply[5], trimmed: reply[6] };

@@ -622,13 +622,23 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       const { sessionId } = await store.create(newSession(), T0);
       await store.update({ sessionId, messages: [message("u1", "user"), message("a1", "assistant")], changes: {} }, T0);
       // The fork keeps the trimmed messages' segment (and their ids) alive.
-      const fork = await store.fork({ parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined }, T0);
+      const fork = await store.fork(
+        { parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined },
+        T0,
+      );
       const trimmed = await store.update({ sessionId, messages: [message("u2", "user"), message("a2", "assistant")], changes: {} }, T0);
       expect(trimmed).toMatchObject({ appended: 2, trimmed: 2, session: { messageCount: 2 } });
       expect(texts((await store.get(fork.sessionId, {}, T0)).messages)).toEqual(["u1", "a1"]);
       // Gone from the session, though the fork's copy of its ids still names them: no window or fork starts there.
       await expect(async () => store.get(sessionId, { afterMessageId: "a1" }, T0)).rejects.toBeInstanceOf(MessageNotFoundError);
-      const at = { parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId: "a1" };
+      const at = {
+        parentSessionId: sessionId,
+        sessionId: newSession().sessionId,
+        cwd: "/w",
+        mcpServers: [],
+        title: undefined,
+        atMessageId: "a1",
+      };
       await expect(async () => store.fork(at, T0)).rejects.toBeInstanceOf(MessageNotFoundError);
       // One message at a time, as an agent resends it.
       expect(await append(store, sessionId, ["u1"])).toMatchObject({ appended: 1, session: { messageCount: 3 } });
