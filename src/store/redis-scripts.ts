@@ -819,14 +819,17 @@ function newBatch(): Batch {
 const FIRST_BUFFER_ARGV = 3;
 
 /**
- * Gathers the operations started in one event-loop turn, per bucket, and sends each bucket's as one
- * batch script call, in the order they were started (so requests pipelined on one connection apply
- * in arrival order). Each call goes out at once and resolves on its own reply: several batches are in
- * flight together (ioredis's auto-pipelining would instead hold a turn's commands until the previous
- * turn's have all been answered, so that Redis and the sidecar take turns instead of working at once).
+ * Gathers the operations started in one event-loop turn, per bucket, and sends each bucket's as batch
+ * script calls, in the order they were started (so requests pipelined on one connection apply in
+ * arrival order). A batch goes out as soon as it is full, so that Redis starts on it while the rest of
+ * a long burst is still being read, and the rest at the end of the turn. Each call resolves on its own
+ * reply: several batches are in flight together (ioredis's auto-pipelining would instead hold a turn's
+ * commands until the previous turn's have all been answered, so that Redis and the sidecar take turns
+ * instead of working at once).
  */
 export class ScriptBatcher {
-  private readonly pending = new Map<number, Batch[]>();
+  /** Each bucket's batch still open to more operations. */
+  private readonly open = new Map<number, Batch>();
   private scheduled = false;
 
   /** Plain MessagePack: arrays, strings and numbers, none of msgpackr's record extension. */
@@ -839,10 +842,8 @@ export class ScriptBatcher {
    * Taking the continuation here costs a pipelined request one promise instead of three.
    */
   run<T = Reply>(operation: OperationName, bucket: number, args: Arg[], then?: (reply: Reply) => T | Promise<T>): Promise<T> {
-    let batches = this.pending.get(bucket);
-    if (!batches) this.pending.set(bucket, (batches = []));
-    let batch = batches[batches.length - 1];
-    if (!batch || batch.operations >= BATCH_LIMIT || batch.bytes >= BATCH_BYTES) batches.push((batch = newBatch()));
+    let batch = this.open.get(bucket);
+    if (!batch) this.open.set(bucket, (batch = newBatch()));
     const index = batch.operations++;
     batch.args.push(operation, args.length);
     for (const arg of args) {
@@ -858,7 +859,10 @@ export class ScriptBatcher {
         batch.bytes += arg.length;
       }
     }
-    if (!this.scheduled) {
+    if (batch.operations >= BATCH_LIMIT || batch.bytes >= BATCH_BYTES) {
+      this.open.delete(bucket);
+      this.dispatch(bucket, batch);
+    } else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
     }
@@ -867,12 +871,12 @@ export class ScriptBatcher {
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    for (const [bucket, batches] of this.pending) {
-      for (const { args, buffers, operations, settle } of batches) {
-        args[0] = operations;
-        settle(this.send(bucket, this.packr.pack(args), buffers));
-      }
-    }
-    this.pending.clear();
+    for (const [bucket, batch] of this.open) this.dispatch(bucket, batch);
+    this.open.clear();
   };
+
+  private dispatch(bucket: number, { args, buffers, operations, settle }: Batch): void {
+    args[0] = operations;
+    settle(this.send(bucket, this.packr.pack(args), buffers));
+  }
 }
