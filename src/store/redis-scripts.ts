@@ -398,6 +398,128 @@ end`,
     redis.call('ZADD', kp .. 'live', S.score, S.id)
   end
 end`,
+  // Sessions as the common append (below) left them, each just as load() would read it now (it changes
+  // only rev, n, seen and due, and sets them as it writes them): while only such appends run, a later
+  // update of the same session in this batch starts from here instead of reading the session again.
+  // Pipelined appends to a busy session meet several times in one batch.
+  `local loaded, keep_loaded = {}, false`,
+  // The update and append operations (see them below), their first arguments read: the changes `given`
+  // names and then the messages are read from the arguments here.
+  `local function update(id, known, now, default_idle, max_context, trim, expected, cwd, given)
+  local S = loaded[id] or load(id)
+  if not S then return absent(id) end
+  if cwd then
+    local stored = redis.call('HGET', key('s', id), 'cwd')
+    if cwd ~= stored then return {CWD_MISMATCH, stored} end
+  end
+  -- The common append: one message, no field changed, room left and the caller's copy of the record right.
+  -- It ends as the rest of this operation would, with the one-message lookup and writes and without the
+  -- tables the rest builds for the general case (paired runs, timed alone: 19–33% less script
+  -- time per append).
+  if given == '' and (max_context < 0 or S.n < max_context) and (not expected or expected == S.rev) and known == version(S) then
+    local first = argi
+    if numarg() == 1 then
+      local message_id, _, json = arg(), arg(), arg()
+      local fresh = claim(S, message_id)
+      if fresh then
+        append_one(id, json)
+        S.rev, S.n = S.rev + 1, S.n + 1
+      end
+      access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
+      loaded[id], keep_loaded = S, true
+      return {OK, S.rev, S.seen, S.n, false, fresh and 1 or 0, 0}
+    end
+    argi = first
+  end
+  local writes, dels, policy_changed = {}, {}, false
+  local function set(field, value) writes[#writes + 1] = field; writes[#writes + 1] = value end
+  if given ~= '' then
+    local s = redis.call('HMGET', key('s', id), 'title', 'caps', 'mcp', 'dirs')
+    if string.find(given, 't', 1, true) then
+      local title = optarg()
+      if (title or false) ~= s[1] then
+        if title then set('title', title) else dels[#dels + 1] = 'title' end
+      end
+    end
+    for j, field in ipairs({'caps', 'mcp', 'dirs'}) do
+      if string.find(given, string.sub('cmd', j, j), 1, true) then
+        local value = arg()
+        if value ~= s[1 + j] then set(field, value) end
+      end
+    end
+    if string.find(given, 'r', 1, true) then
+      local idle, pin = optarg(), arg()
+      if idle ~= S.idle or pin ~= S.pin then
+        if idle then set('idle', idle) else dels[#dels + 1] = 'idle' end
+        set('pin', pin)
+        S.idle, S.pin = idle, pin
+        policy_changed = true
+      end
+    end
+  end
+  local same_fields = #writes == 0 and #dels == 0
+  local count = numarg()
+  local ids, roles, jsons = {}, {}, {}
+  for j = 1, count do ids[j], roles[j], jsons[j] = arg(), arg(), arg() end
+  local st, n = S.st, S.n
+
+  local fresh_ids, fresh_roles, fresh_jsons = {}, {}, {}
+  local ch
+  if count > 0 then
+    ch = chain(S)
+    local found = find(ch, st, st + n, ids)
+    for j = 1, count do
+      local at = found[ids[j]]
+      if not at or at < 0 then
+        fresh_ids[#fresh_ids + 1], fresh_roles[#fresh_roles + 1], fresh_jsons[#fresh_jsons + 1] = ids[j], roles[j], jsons[j]
+      end
+    end
+  end
+  local fresh = #fresh_ids
+  local changing = fresh > 0 or not same_fields
+  if changing and expected and expected ~= S.rev then return {CONFLICT, S.rev} end
+
+  -- Over maxContextMessages: refuse, or drop the oldest whole turns (a turn starts at a user message).
+  local drop, from = 0, 1
+  if max_context >= 0 and fresh > 0 and n + fresh > max_context then
+    if not trim then return {CONTEXT_FULL, max_context} end
+    local total = n + fresh
+    local cut = math.max(total - max_context, 1)
+    local found
+    if cut < n then
+      local p = next_user(ch, st + cut, st + n)
+      if p then found = p - st end
+    end
+    if not found then
+      for j = math.max(cut, n), total - 1 do
+        if fresh_roles[j - n + 1] == 'u' then found = j; break end
+      end
+    end
+    if not found then return {CONTEXT_FULL, max_context} end
+    drop = found
+    if drop > n then from = drop - n + 1 end
+  end
+
+  if not same_fields then S.fv = S.fv + 1; set('fv', S.fv) end
+  local copy_right = same_fields and known == version(S)
+  if #dels > 0 then redis.call('HDEL', key('s', id), unpack(dels)) end
+  if drop > 0 then
+    local d = math.min(drop, n)
+    drop_oldest(ch, st + d, st + n)
+    st, n = st + d, n - d
+  end
+  if from <= fresh then
+    append(id, st + n, fresh_ids, fresh_jsons, from)
+    n = n + fresh - from + 1
+  end
+  if drop > 0 or from <= fresh then set('n', int(n)); set('st', int(st)) end
+  if changing then S.rev = S.rev + 1; set('rev', int(S.rev)) end
+  S.n = n
+  access(S, now, default_idle, writes, policy_changed)
+  local full = false
+  if not copy_right then full = record(id) end
+  return {OK, S.rev, S.seen, S.n, full, fresh, drop}
+end`,
 ];
 
 const PRELUDE = `local kp = ARGV[1]
@@ -432,122 +554,19 @@ return {OK, record(id)}
    * (no messages, a cwd to check).
    */
   update: `
-local id, known = arg(), arg()
-local S = loaded[id] or load(id)
-if not S then return absent(id) end
-local now, default_idle, max_context, trim, expected = numarg(), numarg(), numarg(), arg() == '1', numarg()
-local cwd, given = optarg(), arg()
-if cwd then
-  local stored = redis.call('HGET', key('s', id), 'cwd')
-  if cwd ~= stored then return {CWD_MISMATCH, stored} end
-end
--- The common append: one message, no field changed, room left and the caller's copy of the record right.
--- It ends as the rest of this operation would, with the one-message lookup and writes and without the
--- tables the rest builds for the general case (paired runs, timed alone: 19–33% less script
--- time per append).
-if given == '' and (max_context < 0 or S.n < max_context) and (not expected or expected == S.rev) and known == version(S) then
-  local first = argi
-  if numarg() == 1 then
-    local message_id, _, json = arg(), arg(), arg()
-    local fresh = claim(S, message_id)
-    if fresh then
-      append_one(id, json)
-      S.rev, S.n = S.rev + 1, S.n + 1
-    end
-    access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
-    loaded[id], keep_loaded = S, true
-    return {OK, S.rev, S.seen, S.n, false, fresh and 1 or 0, 0}
-  end
-  argi = first
-end
-local writes, dels, policy_changed = {}, {}, false
-local function set(field, value) writes[#writes + 1] = field; writes[#writes + 1] = value end
-if given ~= '' then
-  local s = redis.call('HMGET', key('s', id), 'title', 'caps', 'mcp', 'dirs')
-  if string.find(given, 't', 1, true) then
-    local title = optarg()
-    if (title or false) ~= s[1] then
-      if title then set('title', title) else dels[#dels + 1] = 'title' end
-    end
-  end
-  for j, field in ipairs({'caps', 'mcp', 'dirs'}) do
-    if string.find(given, string.sub('cmd', j, j), 1, true) then
-      local value = arg()
-      if value ~= s[1 + j] then set(field, value) end
-    end
-  end
-  if string.find(given, 'r', 1, true) then
-    local idle, pin = optarg(), arg()
-    if idle ~= S.idle or pin ~= S.pin then
-      if idle then set('idle', idle) else dels[#dels + 1] = 'idle' end
-      set('pin', pin)
-      S.idle, S.pin = idle, pin
-      policy_changed = true
-    end
-  end
-end
-local same_fields = #writes == 0 and #dels == 0
-local count = numarg()
-local ids, roles, jsons = {}, {}, {}
-for j = 1, count do ids[j], roles[j], jsons[j] = arg(), arg(), arg() end
-local st, n = S.st, S.n
+local id, known, now, default_idle, max_context, trim = arg(), arg(), numarg(), numarg(), numarg(), arg() == '1'
+local expected, cwd, given = numarg(), optarg(), arg()
+return update(id, known, now, default_idle, max_context, trim, expected, cwd, given)
+`,
 
-local fresh_ids, fresh_roles, fresh_jsons = {}, {}, {}
-local ch
-if count > 0 then
-  ch = chain(S)
-  local found = find(ch, st, st + n, ids)
-  for j = 1, count do
-    local at = found[ids[j]]
-    if not at or at < 0 then
-      fresh_ids[#fresh_ids + 1], fresh_roles[#fresh_roles + 1], fresh_jsons[#fresh_jsons + 1] = ids[j], roles[j], jsons[j]
-    end
-  end
-end
-local fresh = #fresh_ids
-local changing = fresh > 0 or not same_fields
-if changing and expected and expected ~= S.rev then return {CONFLICT, S.rev} end
-
--- Over maxContextMessages: refuse, or drop the oldest whole turns (a turn starts at a user message).
-local drop, from = 0, 1
-if max_context >= 0 and fresh > 0 and n + fresh > max_context then
-  if not trim then return {CONTEXT_FULL, max_context} end
-  local total = n + fresh
-  local cut = math.max(total - max_context, 1)
-  local found
-  if cut < n then
-    local p = next_user(ch, st + cut, st + n)
-    if p then found = p - st end
-  end
-  if not found then
-    for j = math.max(cut, n), total - 1 do
-      if fresh_roles[j - n + 1] == 'u' then found = j; break end
-    end
-  end
-  if not found then return {CONTEXT_FULL, max_context} end
-  drop = found
-  if drop > n then from = drop - n + 1 end
-end
-
-if not same_fields then S.fv = S.fv + 1; set('fv', S.fv) end
-local copy_right = same_fields and known == version(S)
-if #dels > 0 then redis.call('HDEL', key('s', id), unpack(dels)) end
-if drop > 0 then
-  local d = math.min(drop, n)
-  drop_oldest(ch, st + d, st + n)
-  st, n = st + d, n - d
-end
-if from <= fresh then
-  append(id, st + n, fresh_ids, fresh_jsons, from)
-  n = n + fresh - from + 1
-end
-if drop > 0 or from <= fresh then set('n', int(n)); set('st', int(st)) end
-if changing then S.rev = S.rev + 1; set('rev', int(S.rev)) end
-S.n = n
-access(S, now, default_idle, writes, policy_changed)
-local full = false
-if not copy_right then full = record(id) end
-return {OK, S.rev, S.seen, S.n, full, fresh, drop}
+  /**
+   * An update that only appends, with no revision expected: id, known, now, defaultIdle, maxContext,
+   * trim, then a count and that many (id, role letter, json) → as update. Four arguments fewer for the
+   * common append.
+   */
+  append: `
+local id, known, now, default_idle, max_context, trim = arg(), arg(), numarg(), numarg(), numarg(), arg() == '1'
+return update(id, known, now, default_idle, max_context, trim, nil, nil, '')
 `,
 
   /**
@@ -767,11 +786,6 @@ export type Reply = any;
 /** The one script: the helpers, each operation as a function, and the loop that runs a batch of them. */
 export const BATCH_SCRIPT = `${PRELUDE}
 ${HELPERS.join("\n")}
--- Sessions as the common append (in update) left them, each just as load() would read it now (it
--- changes only rev, n, seen and due, and sets them as it writes them): while only such appends run, a
--- later update of the same session in this batch starts from here instead of reading the session
--- again. Pipelined appends to a busy session meet several times in one batch.
-local loaded, keep_loaded = {}, false
 local operations = {}
 ${Object.entries(BODIES)
   .map(([name, body]) => `operations.${name} = function()${body}end`)

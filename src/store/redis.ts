@@ -223,11 +223,14 @@ export class RedisStore implements SessionStore {
 
   update(request: UpdateRequest, now: number): Promise<UpdateResult> {
     const cached = this.records.get(request.sessionId);
-    const args = this.changeArgs(request.sessionId, cached, now, request.changes, request.expectedRevision, undefined);
+    const appendOnly = request.expectedRevision === undefined && changesNothing(request.changes);
+    const args = appendOnly
+      ? this.accessArgs(request.sessionId, cached, now)
+      : this.changeArgs(request.sessionId, cached, now, request.changes, request.expectedRevision, undefined);
     args.push(request.messages.length);
     for (const m of request.messages)
       args.push(m.messageId, ROLE_LETTER[m.role], m.json.length > INLINE_TEXT ? Buffer.from(m.json) : m.json);
-    return this.atSession("update", request.sessionId, args, (reply) => {
+    return this.atSession(appendOnly ? "append" : "update", request.sessionId, args, (reply) => {
       if (reply[0] !== STATUS.ok) throw failure(reply, request.sessionId, undefined, undefined, request.expectedRevision);
       return { session: this.current(request.sessionId, reply, cached).record, appended: reply[5], trimmed: reply[6] };
     });
@@ -485,6 +488,18 @@ export class RedisStore implements SessionStore {
     throw new InvalidCursorError(cursor);
   }
 
+  /** The append operation's arguments up to its messages, which the update operation's start with. */
+  private accessArgs(sessionId: string, cached: CachedRecord | undefined, now: number): Arg[] {
+    return [
+      sessionId,
+      known(cached),
+      this.clock.server(now),
+      this.options.maxIdleMs,
+      this.options.maxContextMessages ?? -1,
+      this.options.onContextFull === "trim" ? "1" : "0",
+    ];
+  }
+
   /** The update operation's arguments up to its messages. */
   private changeArgs(
     sessionId: string,
@@ -494,17 +509,7 @@ export class RedisStore implements SessionStore {
     expectedRevision: number | undefined,
     cwd: string | undefined,
   ): Arg[] {
-    return [
-      sessionId,
-      known(cached),
-      this.clock.server(now),
-      this.options.maxIdleMs,
-      this.options.maxContextMessages ?? -1,
-      this.options.onContextFull === "trim" ? "1" : "0",
-      expectedRevision ?? "",
-      ...optional(cwd),
-      ...changeValues(changes),
-    ];
+    return [...this.accessArgs(sessionId, cached, now), expectedRevision ?? "", ...optional(cwd), ...changeValues(changes)];
   }
 
   /**
@@ -582,6 +587,17 @@ const newer = (a: ListItem, b: ListItem) => a.score > b.score || (a.score === b.
 const text = (value: Buffer | null | undefined): string | null => (value === null || value === undefined ? null : value.toString());
 
 /** The fields an update sets, as the update operation reads them: which are given ("tcmdr"), then their values. */
+/** True when an update changes no field: with no revision expected, it only appends. */
+function changesNothing({ title, clientCapabilities, mcpServers, additionalDirectories, retention }: SessionChanges): boolean {
+  return (
+    title === undefined &&
+    clientCapabilities === undefined &&
+    mcpServers === undefined &&
+    additionalDirectories === undefined &&
+    retention === undefined
+  );
+}
+
 function changeValues({ title, clientCapabilities, mcpServers, additionalDirectories, retention }: SessionChanges): Arg[] {
   let given = "";
   const values: Arg[] = [];
