@@ -243,7 +243,7 @@ export class RpcConnection implements FrameSink {
         return job([message.id], entry?.exclusive ?? false, () => {
           if (!entry)
             return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
-          return this.call(entry, message.params, (result) => respond(message.id, result));
+          return this.call(entry, message.params, (result) => this.respond(message.id, result));
         });
       }
     }
@@ -288,6 +288,20 @@ export class RpcConnection implements FrameSink {
     return result instanceof Promise ? result.then(settle, (err: unknown) => settle(this.toRequestError(err))) : settle(result);
   }
 
+  /**
+   * A request's answer. A result that cannot be encoded (a bug) answers as an internal error here, for
+   * this request alone: thrown, it would take the rest of its batch down with it.
+   */
+  private respond(id: RequestId, result: unknown): Piece[] {
+    if (result instanceof RequestError) return encodeError(id, result.code, result.message, result.data);
+    try {
+      return encodeResult(id, result);
+    } catch (err) {
+      this.options.log.error("a request's result could not be encoded", err);
+      return encodeError(id, ErrorCode.InternalError, "Internal error");
+    }
+  }
+
   private toRequestError(err: unknown): RequestError {
     if (err instanceof RequestError) return err;
     if (isZodError(err)) return invalidParams(err);
@@ -296,11 +310,6 @@ export class RpcConnection implements FrameSink {
     this.options.log.error("unexpected fault while handling a request", err);
     return requestError(ErrorCode.InternalError, "Internal error");
   }
-}
-
-function respond(id: RequestId, result: unknown): Piece[] {
-  if (result instanceof RequestError) return encodeError(id, result.code, result.message, result.data);
-  return encodeResult(id, result);
 }
 
 function job(ids: RequestId[], exclusive: boolean, run: () => MaybePromise<Piece[] | undefined>): Job {
