@@ -105,11 +105,14 @@ end`,
   `local function version_of(fv, score, nc) return (fv or 0) .. ':' .. score .. ':' .. (nc or '') end`,
   `local function version(S) return version_of(S.fv, S.score, S.nc) end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
+  // A session's hot fields, and the keys of its hash, index and messages: made once per load, they serve
+  // every append to it in the batch.
   `local function load(id)
-  local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'score', 'fv', 'nc', 'due')
+  local hash = key('s', id)
+  local v = redis.call('HMGET', hash, 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'score', 'fv', 'nc', 'due')
   if not v[1] then return nil end
   -- fv stays text: it is only compared as part of version() (arithmetic on it still works).
-  return {id = id, rev = tonumber(v[1]), seen = tonumber(v[2]), arch = v[3], pin = v[4], idle = v[5] or nil,
+  return {id = id, hash = hash, index = key('i', id), messages = key('m', id), rev = tonumber(v[1]), seen = tonumber(v[2]), arch = v[3], pin = v[4], idle = v[5] or nil,
     st = tonumber(v[6]), n = tonumber(v[7]), score = v[11], fv = v[12] or '0', nc = v[13] or '', due = tonumber(v[14]),
     head = {id = id, parent = v[8] or nil, base = tonumber(v[9]), off = tonumber(v[10]), owned = true}}
 end`,
@@ -300,17 +303,16 @@ end`,
   // append's two: only an id already in the index (a retry, or one trimmed away) needs find_one.
   `local function claim(S, id)
   local stop = S.st + S.n
-  local index = key('i', S.id)
-  if not S.head.parent and redis.call('HSETNX', index, id, int(stop)) == 1 then return true end
+  if not S.head.parent and redis.call('HSETNX', S.index, id, int(stop)) == 1 then return true end
   local at = find_one(chain(S), S.st, stop, id)
   if at and at >= 0 then return false end
-  redis.call('HSET', index, id, int(stop))
+  redis.call('HSET', S.index, id, int(stop))
   return true
 end`,
   // One message at the end of the session's own segment, its id indexed already (claim); as append's.
-  `local function append_one(sid, json)
-  local length = redis.call('RPUSH', key('m', sid), json)
-  if length == 1 then redis.call('HSET', key('i', sid), '', WIDE) end
+  `local function append_one(S, json)
+  local length = redis.call('RPUSH', S.messages, json)
+  if length == 1 then redis.call('HSET', S.index, '', WIDE) end
 end`,
   `local function append(sid, stop, ids, jsons, from)
   for a = from, #ids, 1000 do
@@ -362,7 +364,7 @@ end`,
       writes[#writes + 1] = due
     end
   end
-  if #writes > 0 then redis.call('HSET', key('s', S.id), unpack(writes)) end
+  if #writes > 0 then redis.call('HSET', S.hash, unpack(writes)) end
 end`,
   // Listing order: creation time * 1024, bumped past the bucket's newest so scores never tie in a bucket.
   `local function creation_score(now)
@@ -422,7 +424,7 @@ end`,
       local message_id, _, json = arg(), arg(), arg()
       local fresh = claim(S, message_id)
       if fresh then
-        append_one(id, json)
+        append_one(S, json)
         S.rev, S.n = S.rev + 1, S.n + 1
       end
       access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
