@@ -293,8 +293,8 @@ export class RpcConnection implements FrameSink {
    * this request alone: thrown, it would take the rest of its batch down with it.
    */
   private respond(id: RequestId, result: unknown): Piece[] {
-    if (result instanceof RequestError) return encodeError(id, result.code, result.message, result.data);
     try {
+      if (result instanceof RequestError) return encodeError(id, result.code, result.message, result.data);
       return encodeResult(id, result);
     } catch (err) {
       this.options.log.error("a request's result could not be encoded", err);

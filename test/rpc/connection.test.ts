@@ -72,13 +72,18 @@ describe("RpcConnection", () => {
     expect(ok.result).toEqual({ n: 1 });
   });
 
-  it("answers a result it cannot encode with -32603 for that request alone, at once or later, also within a batch", async () => {
+  it("answers a result or error it cannot encode with -32603 for that request alone, at once or later, also within a batch", async () => {
     const { send, messages, errors } = setup({
       now: { handle: () => ({ n: 1n }) },
       later: { handle: async () => ({ n: 1n }) },
       ok: { handle: async (p) => p },
+      refuse: {
+        handle: () => {
+          throw new RequestError(-32002, "Session not found", { n: 1n });
+        },
+      },
     });
-    send(req(1, "now"), req(2, "later"), [req(3, "later"), req(4, "ok", { n: 4 })], req(5, "ok", { n: 5 }));
+    send(req(1, "now"), req(2, "later"), [req(3, "later"), req(6, "refuse"), req(4, "ok", { n: 4 })], req(5, "ok", { n: 5 }));
     await tick();
     const internal = { code: -32603, message: "Internal error" };
     expect(messages()).toEqual([
@@ -86,11 +91,12 @@ describe("RpcConnection", () => {
       { jsonrpc: "2.0", id: 2, error: internal },
       [
         { jsonrpc: "2.0", id: 3, error: internal },
+        { jsonrpc: "2.0", id: 6, error: internal },
         { jsonrpc: "2.0", id: 4, result: { n: 4 } },
       ],
       { jsonrpc: "2.0", id: 5, result: { n: 5 } },
     ]);
-    expect(errors.filter((e) => e.includes("could not be encoded"))).toHaveLength(3);
+    expect(errors.filter((e) => e.includes("could not be encoded"))).toHaveLength(4);
   });
 
   it("checks envelopes", () => {
