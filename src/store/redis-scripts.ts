@@ -1,17 +1,17 @@
 /**
  * The Redis store's Lua: every operation is a function of one script, `batch`, which runs a sequence
  * of operations on one bucket in order, atomically. ScriptBatcher (below) gathers the operations a
- * sidecar starts in one event-loop turn into one call per bucket: pipelined requests then cost one
- * script call per batch, not one per request, in the client and on Redis's one thread alike.
+ * sidecar starts in one event-loop turn into calls of up to 64 per bucket: pipelined requests then
+ * cost one script call per batch, not one per request, in the client and on Redis's one thread alike.
  *
  * The script runs inside one bucket: KEYS[1] is a key of it, ARGV[1] its key prefix, and every other
  * key it touches is built from that prefix, all in the same slot (the key layout: redis-keys.ts).
- * ARGV[2] is the batch's arguments packed as one MessagePack array of strings and integers: the
+ * ARGV[2] is the batch's arguments packed as one MessagePack array of strings and numbers: the
  * number of operations, then each operation's name, argument count and arguments. Bytes (long
  * messages) travel unpacked as ARGV[3] on, each named in the array by a one-element array holding
  * its ARGV index: Redis's cmsgpack reads no MessagePack bin. (One packed argument instead of
- * hundreds halves the cost of a call, in the sidecar and in Redis alike; integers as MessagePack
- * integers reach Lua as numbers, with no string to make and intern on either side.) Times are Redis
+ * hundreds halves the cost of a call, in the sidecar and in Redis alike; numbers as MessagePack
+ * numbers reach Lua as numbers, with no string to make and intern on either side.) Times are Redis
  * server clock milliseconds (the caller converts). An operation reads its arguments in order with
  * arg(), numbers with numarg(); an optional value travels as a flag and a value, as text. Each
  * operation's reply starts with a status (STATUS below).
@@ -260,11 +260,11 @@ end`,
   local first = math.min(len, math.max(0, from - s.base - s.off))
   local last = math.min(len, math.max(first, to - s.base - s.off))
   if first == 0 and last >= len then return end
-  forget(s, last, len - 1)
-  forget(s, 0, first - 1)
   if first >= last then
     redis.call('DEL', key('m', s.id), key('i', s.id))
   else
+    forget(s, last, len - 1)
+    forget(s, 0, first - 1)
     redis.call('LTRIM', key('m', s.id), first, last - 1)
   end
   if first > 0 then
@@ -893,6 +893,11 @@ export class ScriptBatcher {
 
   private dispatch(bucket: number, { args, buffers, operations, settle }: Batch): void {
     args[0] = operations;
-    settle(this.send(bucket, this.packr.pack(args), buffers));
+    try {
+      settle(this.send(bucket, this.packr.pack(args), buffers));
+    } catch (err) {
+      // Whatever failed, every operation of the batch hears of it rather than waiting forever.
+      settle(Promise.reject(err));
+    }
   }
 }

@@ -15,8 +15,8 @@
  *
  * Time: deadlines and creation order are kept on the Redis server's clock (redis-clock.ts).
  *
- * Throughput: operations started in the same event-loop turn go to Redis as one script call per
- * bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar already holds: the
+ * Throughput: operations started in the same event-loop turn go to Redis as script calls of up to 64
+ * operations per bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar already holds: the
  * session's fields when none changed since its copy (only revision, lastAccessed and the count
  * travel), and a read's window of messages when the revision has not moved since it read the same
  * window (window-cache.ts).
@@ -586,7 +586,6 @@ const newer = (a: ListItem, b: ListItem) => a.score > b.score || (a.score === b.
 
 const text = (value: Buffer | null | undefined): string | null => (value === null || value === undefined ? null : value.toString());
 
-/** The fields an update sets, as the update operation reads them: which are given ("tcmdr"), then their values. */
 /** True when an update changes no field: with no revision expected, it only appends. */
 function changesNothing({ title, clientCapabilities, mcpServers, additionalDirectories, retention }: SessionChanges): boolean {
   return (
@@ -598,6 +597,7 @@ function changesNothing({ title, clientCapabilities, mcpServers, additionalDirec
   );
 }
 
+/** The fields an update sets, as the update operation reads them: which are given ("tcmdr"), then their values. */
 function changeValues({ title, clientCapabilities, mcpServers, additionalDirectories, retention }: SessionChanges): Arg[] {
   let given = "";
   const values: Arg[] = [];
