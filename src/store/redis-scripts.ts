@@ -219,16 +219,18 @@ end`,
     if p >= s.base then return id_of(redis.call('LINDEX', key('m', s.id), p - s.base - s.off)) end
   end
 end`,
-  // The first position in [p, stop) holding a user message, or nil. Reads a few messages at a time: a
-  // turn seldom runs long, and a message may be large.
+  // The first position in [p, stop) holding a user message, or nil. Reads one message, then twice as
+  // many each time (up to 64): a turn seldom runs long, and a message may be large.
   `local function next_user(ch, p, stop)
+  local step = 1
   for k = #ch, 1, -1 do
     local s = ch[k]
     local limit = stop
     if k > 1 then limit = ch[k - 1].base end
     local from = math.max(p, s.base)
     while from < limit do
-      local to = math.min(limit, from + 16)
+      local to = math.min(limit, from + step)
+      step = math.min(step * 2, 64)
       local messages = redis.call('LRANGE', key('m', s.id), from - s.base - s.off, to - 1 - s.base - s.off)
       for j = 1, #messages do
         if role_at(messages[j]) == 117 then return from + j - 1 end
