@@ -15,10 +15,7 @@ export function iso(ms: number): string {
   return text;
 }
 
-/**
- * Encodes a message once, when it is stored; reads then copy these bytes as they are. messageId comes
- * first and role second: the Redis store reads both from the start of this text (redis-scripts.ts).
- */
+/** Encodes a message once, when it is stored; reads then copy these bytes as they are. */
 export function storedMessage(input: MessageInput, messageId: string, now: number): StoredMessage {
   const timestamp = input.timestamp === undefined ? iso(now) : new Date(input.timestamp).toISOString();
   const json = JSON.stringify({ messageId, role: input.role, content: input.content, timestamp });

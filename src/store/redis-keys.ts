@@ -8,8 +8,8 @@
  *   s:<id>       the session (hash), with its own history segment's parent, base and freed count
  *   a:<id>       alias: the bucket a fork lives in, kept in the bucket its id hashes to
  *   g:<seg>      the same three for a segment whose session is gone while forks still read it (hash)
- *   m:<seg>      the segment's messages, as stored JSON (list); each one's id and role are read from
- *                the start of its JSON where a trim or a fork needs them (redis-scripts.ts)
+ *   m:<seg>      the segment's messages, as stored JSON (list)
+ *   d:<seg>      per message: its role's first letter and its id (list), to trim by turns and free ids
  *   i:<seg>      message id → absolute position (hash), for retries and afterMessageId; its entry
  *                under '' (never an id) and the session's field `wide` keep both as hash tables
  *   c:<seg>      the forks' segments reading this one, scored by where they start (sorted set)
@@ -19,7 +19,7 @@
  * A segment is named after the session that created it and appends to it; it outlives that session
  * while forks still read it.
  */
-export const LAYOUT_VERSION = "2";
+export const LAYOUT_VERSION = "1";
 
 export class KeyLayout {
   readonly config: string;

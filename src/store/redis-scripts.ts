@@ -105,14 +105,15 @@ end`,
   `local function version_of(fv, score, nc) return (fv or 0) .. ':' .. score .. ':' .. (nc or '') end`,
   `local function version(S) return version_of(S.fv, S.score, S.nc) end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
-  // A session's hot fields, and the keys of its hash, index and messages: made once per load, they serve
-  // every append to it in the batch.
+  // A session's hot fields, and the keys of its hash, index, messages and roles: made once per load, they
+  // serve every append to it in the batch.
   `local function load(id)
   local hash = key('s', id)
   local v = redis.call('HMGET', hash, 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'score', 'fv', 'nc', 'due')
   if not v[1] then return nil end
   -- fv stays text: it is only compared as part of version() (arithmetic on it still works).
-  return {id = id, hash = hash, index = key('i', id), messages = key('m', id), rev = tonumber(v[1]), seen = tonumber(v[2]), arch = v[3], pin = v[4], idle = v[5] or nil,
+  return {id = id, hash = hash, index = key('i', id), messages = key('m', id), roles = key('d', id),
+    rev = tonumber(v[1]), seen = tonumber(v[2]), arch = v[3], pin = v[4], idle = v[5] or nil,
     st = tonumber(v[6]), n = tonumber(v[7]), score = v[11], fv = v[12] or '0', nc = v[13] or '', due = tonumber(v[14]),
     head = {id = id, parent = v[8] or nil, base = tonumber(v[9]), off = tonumber(v[10]), owned = true}}
 end`,
@@ -188,52 +189,24 @@ end`,
   end
   return chunks
 end`,
-  // A stored message's role and id are read from the start of its JSON, which storedMessage
-  // (encode-session.ts) writes as {"messageId":<JSON string>,"role":"<role>",...}: no list of their own
-  // to write on every append. The id's JSON string holds no quote but escaped ones, so the first
-  // ',"role":"' ends it. role_at is the byte after that: 117 for 'user'.
-  `local function role_at(json)
-  local at = string.find(json, ',"role":"', 15, true)
-  return string.byte(json, at + 9), at
-end`,
-  // Undoes JSON.stringify's escapes. It writes \u only for control characters and lone surrogates, and
-  // the ids went to Redis as UTF-8 with a lone surrogate as U+FFFD.
-  `local ESCAPED = {['"'] = '"', ['\\\\'] = '\\\\', ['/'] = '/', b = '\\b', f = '\\f', n = '\\n', r = '\\r', t = '\\t'}
-local function unescape(c, hex)
-  if c == 'u' and #hex == 4 then
-    local code = tonumber(hex, 16)
-    if code < 0x80 then return string.char(code) end
-    return '\\239\\191\\189'
-  end
-  return (ESCAPED[c] or c) .. hex
-end`,
-  `local function id_of(json)
-  local _, at = role_at(json)
-  local text = string.sub(json, 15, at - 2)
-  if string.find(text, '\\\\', 1, true) then text = string.gsub(text, '\\\\(.)(%x?%x?%x?%x?)', unescape) end
-  return text
-end`,
-  `local function id_at(ch, p)
+  `local function entry_at(ch, p)
   for k = 1, #ch do
     local s = ch[k]
-    if p >= s.base then return id_of(redis.call('LINDEX', key('m', s.id), p - s.base - s.off)) end
+    if p >= s.base then return redis.call('LINDEX', key('d', s.id), p - s.base - s.off) end
   end
 end`,
-  // The first position in [p, stop) holding a user message, or nil. Reads one message, then twice as
-  // many each time (up to 64): a turn seldom runs long, and a message may be large.
+  // The first position in [p, stop) holding a user message, or nil.
   `local function next_user(ch, p, stop)
-  local step = 1
   for k = #ch, 1, -1 do
     local s = ch[k]
     local limit = stop
     if k > 1 then limit = ch[k - 1].base end
     local from = math.max(p, s.base)
     while from < limit do
-      local to = math.min(limit, from + step)
-      step = math.min(step * 2, 64)
-      local messages = redis.call('LRANGE', key('m', s.id), from - s.base - s.off, to - 1 - s.base - s.off)
-      for j = 1, #messages do
-        if role_at(messages[j]) == 117 then return from + j - 1 end
+      local to = math.min(limit, from + 256)
+      local roles = redis.call('LRANGE', key('d', s.id), from - s.base - s.off, to - 1 - s.base - s.off)
+      for j = 1, #roles do
+        if string.byte(roles[j], 1) == 117 then return from + j - 1 end
       end
       from = to
     end
@@ -242,10 +215,10 @@ end`,
 end`,
   // Forgets the ids of a segment's list entries [lo, hi], unless a later append took the id over.
   `local function forget(s, lo, hi)
-  for a = lo, hi, 100 do
-    local messages = redis.call('LRANGE', key('m', s.id), a, math.min(hi, a + 99))
+  for a = lo, hi, 500 do
+    local entries = redis.call('LRANGE', key('d', s.id), a, math.min(hi, a + 499))
     local ids = {}
-    for j = 1, #messages do ids[j] = id_of(messages[j]) end
+    for j = 1, #entries do ids[j] = string.sub(entries[j], 2) end
     if #ids > 0 then
       local at = redis.call('HMGET', key('i', s.id), unpack(ids))
       local gone = {}
@@ -263,11 +236,12 @@ end`,
   local last = math.min(len, math.max(first, to - s.base - s.off))
   if first == 0 and last >= len then return end
   if first >= last then
-    redis.call('DEL', key('m', s.id), key('i', s.id))
+    redis.call('DEL', key('m', s.id), key('d', s.id), key('i', s.id))
   else
     forget(s, last, len - 1)
     forget(s, 0, first - 1)
     redis.call('LTRIM', key('m', s.id), first, last - 1)
+    redis.call('LTRIM', key('d', s.id), first, last - 1)
   end
   if first > 0 then
     s.off = s.off + first
@@ -282,7 +256,7 @@ end`,
       keep(s, 0, tonumber(top[2]))
       return
     end
-    redis.call('DEL', key('g', s.id), key('m', s.id), key('i', s.id))
+    redis.call('DEL', key('g', s.id), key('m', s.id), key('d', s.id), key('i', s.id))
     if not s.parent then return end
     redis.call('ZREM', key('c', s.parent), s.id)
     s = segment(s.parent)
@@ -312,19 +286,22 @@ end`,
   return true
 end`,
   // One message at the end of the session's own segment, its id indexed already (claim); as append's.
-  `local function append_one(S, json)
+  `local function append_one(S, id, role, json)
   local length = redis.call('RPUSH', S.messages, json)
+  redis.call('RPUSH', S.roles, role .. id)
   if length == 1 then redis.call('HSET', S.index, '', WIDE) end
 end`,
-  `local function append(sid, stop, ids, jsons, from)
+  `local function append(sid, stop, ids, roles, jsons, from)
   for a = from, #ids, 1000 do
-    local m, i = {}, {}
+    local m, d, i = {}, {}, {}
     for j = a, math.min(#ids, a + 999) do
       m[#m + 1] = jsons[j]
+      d[#d + 1] = roles[j] .. ids[j]
       i[#i + 1] = ids[j]
       i[#i + 1] = int(stop + j - from)
     end
     local length = redis.call('RPUSH', key('m', sid), unpack(m))
+    redis.call('RPUSH', key('d', sid), unpack(d))
     -- A new list: a new index too, which gets its wide entry under '' (never a message id).
     if length == #m then i[#i + 1] = ''; i[#i + 1] = WIDE end
     redis.call('HSET', key('i', sid), unpack(i))
@@ -423,10 +400,10 @@ end`,
   if given == '' and (max_context < 0 or S.n < max_context) and (not expected or expected == S.rev) and known == version(S) then
     local first = argi
     if numarg() == 1 then
-      local message_id, _, json = arg(), arg(), arg()
+      local message_id, role, json = arg(), arg(), arg()
       local fresh = claim(S, message_id)
       if fresh then
-        append_one(S, json)
+        append_one(S, message_id, role, json)
         S.rev, S.n = S.rev + 1, S.n + 1
       end
       access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
@@ -513,7 +490,7 @@ end`,
     st, n = st + d, n - d
   end
   if from <= fresh then
-    append(id, st + n, fresh_ids, fresh_jsons, from)
+    append(id, st + n, fresh_ids, fresh_roles, fresh_jsons, from)
     n = n + fresh - from + 1
   end
   if drop > 0 or from <= fresh then set('n', int(n)); set('st', int(st)) end
@@ -663,7 +640,7 @@ if at then
   if not index or index < 0 then return {NO_MESSAGE} end
   count, forked = index + 1, at
 elseif n > 0 then
-  forked = id_at(ch, st + n - 1)
+  forked = string.sub(entry_at(ch, st + n - 1), 2)
 end
 local cut = st + count
 local base

@@ -12,10 +12,7 @@ export type Role = "user" | "assistant" | "system";
 export interface StoredMessage {
   messageId: string;
   role: Role;
-  /**
-   * `{"messageId","role","content","timestamp"}` as JSON text, in that order (the Redis store reads id
-   * and role from its start); each store keeps it as it sees fit.
-   */
+  /** `{"messageId","role","content","timestamp"}` as JSON text; each store keeps it as it sees fit. */
   json: string;
 }
 

@@ -145,7 +145,7 @@ describe.skipIf(noRedis)("redis store", () => {
     }
   });
 
-  it("reads a message's role and id back from its stored JSON, whatever the id holds", async () => {
+  it("trims by turns, frees trimmed ids and records a fork's last message id, whatever the ids hold", async () => {
     const prefix = freshPrefix("t");
     const store = await open({ maxContextMessages: 3, onContextFull: "trim" }, prefix);
     const keys = new KeyLayout(prefix, 16);
