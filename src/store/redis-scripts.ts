@@ -384,9 +384,12 @@ end`,
   // update of the same session in this batch starts from here instead of reading the session again.
   // Pipelined appends to a busy session meet several times in one batch.
   `local loaded, keep_loaded = {}, false`,
-  // The update and append operations (see them below), their first arguments read: the changes `given`
-  // names and then the messages are read from the arguments here.
-  `local function update(id, known, now, default_idle, max_context, trim, expected, cwd, given)
+  // The update and append operations (see them below): append's arguments are update's without the
+  // expected revision, cwd and changes.
+  `local function update(with_changes)
+  local id, known, now, default_idle, max_context, trim = arg(), arg(), numarg(), numarg(), numarg(), arg() == '1'
+  local expected, cwd, given = nil, nil, ''
+  if with_changes then expected, cwd, given = numarg(), optarg(), arg() end
   local S = loaded[id] or load(id)
   if not S then return absent(id) end
   if cwd then
@@ -535,9 +538,7 @@ return {OK, record(id)}
    * (no messages, a cwd to check).
    */
   update: `
-local id, known, now, default_idle, max_context, trim = arg(), arg(), numarg(), numarg(), numarg(), arg() == '1'
-local expected, cwd, given = numarg(), optarg(), arg()
-return update(id, known, now, default_idle, max_context, trim, expected, cwd, given)
+return update(true)
 `,
 
   /**
@@ -546,8 +547,7 @@ return update(id, known, now, default_idle, max_context, trim, expected, cwd, gi
    * common append.
    */
   append: `
-local id, known, now, default_idle, max_context, trim = arg(), arg(), numarg(), numarg(), numarg(), arg() == '1'
-return update(id, known, now, default_idle, max_context, trim, nil, nil, '')
+return update(false)
 `,
 
   /**

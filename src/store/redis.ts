@@ -16,10 +16,10 @@
  * Time: deadlines and creation order are kept on the Redis server's clock (redis-clock.ts).
  *
  * Throughput: operations started in the same event-loop turn go to Redis as script calls of up to 64
- * operations per bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar already holds: the
- * session's fields when none changed since its copy (only revision, lastAccessed and the count
- * travel), and a read's window of messages when the revision has not moved since it read the same
- * window (window-cache.ts).
+ * operations per bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar
+ * already holds: the session's fields when none changed since its copy (only revision, lastAccessed
+ * and the count travel), and a read's window of messages when the revision has not moved since it
+ * read the same window (window-cache.ts).
  */
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
