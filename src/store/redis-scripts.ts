@@ -195,15 +195,19 @@ end`,
     if p >= s.base then return redis.call('LINDEX', key('d', s.id), p - s.base - s.off) end
   end
 end`,
-  // The first position in [p, stop) holding a user message, or nil.
+  // The first position in [p, stop) holding a user message, or nil. Reads one entry, then twice as many
+  // each time, up to 256: the next turn usually starts within a few messages, and every entry read
+  // becomes a Lua string.
   `local function next_user(ch, p, stop)
+  local step = 1
   for k = #ch, 1, -1 do
     local s = ch[k]
     local limit = stop
     if k > 1 then limit = ch[k - 1].base end
     local from = math.max(p, s.base)
     while from < limit do
-      local to = math.min(limit, from + 256)
+      local to = math.min(limit, from + step)
+      step = math.min(step * 2, 256)
       local roles = redis.call('LRANGE', key('d', s.id), from - s.base - s.off, to - 1 - s.base - s.off)
       for j = 1, #roles do
         if string.byte(roles[j], 1) == 117 then return from + j - 1 end
