@@ -397,7 +397,7 @@ end`,
   local S = loaded[id] or load(id)
   if not S then return absent(id) end
   if cwd then
-    local stored = redis.call('HGET', key('s', id), 'cwd')
+    local stored = redis.call('HGET', S.hash, 'cwd')
     if cwd ~= stored then return {CWD_MISMATCH, stored} end
   end
   -- The common append: one message, no field changed, room left and the caller's copy of the record right.
@@ -422,7 +422,7 @@ end`,
   local writes, dels, policy_changed = {}, {}, false
   local function set(field, value) writes[#writes + 1] = field; writes[#writes + 1] = value end
   if given ~= '' then
-    local s = redis.call('HMGET', key('s', id), 'title', 'caps', 'mcp', 'dirs')
+    local s = redis.call('HMGET', S.hash, 'title', 'caps', 'mcp', 'dirs')
     if string.find(given, 't', 1, true) then
       local title = optarg()
       if (title or false) ~= s[1] then
@@ -490,7 +490,7 @@ end`,
 
   if not same_fields then S.fv = S.fv + 1; set('fv', S.fv) end
   local copy_right = same_fields and known == version(S)
-  if #dels > 0 then redis.call('HDEL', key('s', id), unpack(dels)) end
+  if #dels > 0 then redis.call('HDEL', S.hash, unpack(dels)) end
   if drop > 0 then
     local d = math.min(drop, n)
     drop_oldest(ch, st + d, st + n)
