@@ -4,6 +4,8 @@ import { ScriptBatcher, type Reply } from "../../src/store/redis-scripts.js";
 
 interface Sent {
   bucket: number;
+  /** Each operation as the packed array carries it: name, then arguments. */
+  operations: unknown[][];
   /** Each operation's first argument, in the order the batch carries them. */
   firsts: unknown[];
   buffers: Buffer[];
@@ -15,13 +17,14 @@ function recording(fail?: (bucket: number) => boolean) {
   const batcher = new ScriptBatcher((bucket, packed, buffers) => {
     if (fail?.(bucket)) throw new Error(`cannot send to bucket ${bucket}`);
     const args = unpack(packed) as unknown[];
-    const firsts: unknown[] = [];
+    const operations: unknown[][] = [];
     for (let i = 1, op = 0; op < (args[0] as number); op++) {
       const size = args[i + 1] as number;
-      firsts.push(args[i + 2]);
+      operations.push([args[i], ...args.slice(i + 2, i + 2 + size)]);
       i += 2 + size;
     }
-    sent.push({ bucket, firsts, buffers });
+    const firsts = operations.map((operation) => operation[1]);
+    sent.push({ bucket, operations, firsts, buffers });
     return Promise.resolve(firsts as Reply[]);
   });
   return { sent, batcher };
@@ -67,6 +70,11 @@ describe("ScriptBatcher", () => {
     const big = Buffer.alloc(1 << 20, 120);
     const replies = [batcher.run("has", 3, ["small"]), batcher.run("read", 3, ["large", big]), batcher.run("has", 3, ["after"])];
     expect(sent.map((s) => s.firsts)).toEqual([["small", "large"]]);
+    // The bytes go as ARGV[3], named in the packed arguments by a one-element array of that index.
+    expect(sent[0]!.operations).toEqual([
+      ["has", "small"],
+      ["read", "large", [3]],
+    ]);
     expect(sent[0]!.buffers).toEqual([big]);
     await turn();
     expect(sent.map((s) => s.firsts)).toEqual([["small", "large"], ["after"]]);
