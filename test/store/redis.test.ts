@@ -152,7 +152,7 @@ describe.skipIf(noRedis)("redis store", () => {
     const client = new Redis(url);
     const tricky = ['quote" and \\ backslash', "ctl \u0001\n\t", "ünïcødé ✓ 🎉", "\\u0041", "lone \ud800", '","role":"user'];
     try {
-      // A trim by turns: the assistant message whose id looks like a user role is not where a turn starts.
+      // A trim by turns starts at a user message by its role, whatever an id says (this assistant's reads like a user's JSON).
       const { sessionId } = await store.create(newSession(), T0);
       const append = (...messages: StoredMessage[]) => store.update({ sessionId, messages, changes: {} }, T0);
       await append(message("u1", "user"), message('","role":"user', "assistant"));
