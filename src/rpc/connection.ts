@@ -289,7 +289,7 @@ export class RpcConnection implements FrameSink {
   }
 
   /**
-   * A request's answer. A result that cannot be encoded (a bug) answers as an internal error here, for
+   * A request's answer. A result or error that cannot be encoded (a bug) answers as an internal error, for
    * this request alone: thrown, it would take the rest of its batch down with it.
    */
   private respond(id: RequestId, result: unknown): Piece[] {
@@ -297,7 +297,7 @@ export class RpcConnection implements FrameSink {
       if (result instanceof RequestError) return encodeError(id, result.code, result.message, result.data);
       return encodeResult(id, result);
     } catch (err) {
-      this.options.log.error("a request's result could not be encoded", err);
+      this.options.log.error("a request's answer could not be encoded", err);
       return encodeError(id, ErrorCode.InternalError, "Internal error");
     }
   }
