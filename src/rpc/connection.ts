@@ -45,15 +45,23 @@ const DEFAULT_MAX_IN_FLIGHT = 512;
 
 const CANCEL_METHODS = new Set(["$/cancel_request", "$/cancelRequest"]);
 
+/** A job's answer: the pieces of its response, or nothing (a notification's). */
+type Output = Piece[] | undefined;
+
+/** What a job's run returns when its handler answers later: the answer then goes to settled(). */
+const LATER = Symbol("later");
+
 interface Job {
   readonly exclusive: boolean;
   /** Request ids this job answers, for cancellation while it waits. */
   readonly ids: readonly RequestId[];
   cancelled: boolean;
   /** Started once; dropped then, so that a job waiting on a remote store no longer holds its request. */
-  run: (() => MaybePromise<Piece[] | undefined>) | undefined;
+  run: ((self: Job) => Output | typeof LATER) | undefined;
+  /** Where a later answer goes, for an item of a batch; a job of its own is finished with it. */
+  settle: ((output: Output) => void) | undefined;
   done: boolean;
-  output: Piece[] | undefined;
+  output: Output;
 }
 
 /**
@@ -157,32 +165,31 @@ export class RpcConnection implements FrameSink {
       job.done = true;
       return;
     }
-    let output: MaybePromise<Piece[] | undefined>;
+    let output: Output | typeof LATER;
     try {
       const run = job.run!;
       job.run = undefined;
-      output = run();
+      output = run(job);
     } catch (err) {
       // run() answers its own handler's failures; reaching here is a bug in the connection itself.
       this.options.log.error("request failed outside its handler", err);
       output = encodeError(job.ids[0] ?? null, ErrorCode.InternalError, "Internal error");
     }
-    if (!(output instanceof Promise)) {
+    if (output !== LATER) {
       job.output = output;
       job.done = true;
       return;
     }
     if (job.exclusive) this.exclusiveRunning = true;
-    output.then(
-      (value) => this.finish(job, value),
-      (err) => {
-        this.options.log.error("request failed outside its handler", err);
-        this.finish(job, encodeError(job.ids[0] ?? null, ErrorCode.InternalError, "Internal error"));
-      },
-    );
   }
 
-  private finish(job: Job, output: Piece[] | undefined): void {
+  /** A job's answer has come later. */
+  private settled(job: Job, output: Output): void {
+    if (job.settle) job.settle(output);
+    else this.finish(job, output);
+  }
+
+  private finish(job: Job, output: Output): void {
     job.output = output;
     job.done = true;
     if (job.exclusive) this.exclusiveRunning = false;
@@ -233,17 +240,17 @@ export class RpcConnection implements FrameSink {
         return job([], false, () => undefined);
       case "notification": {
         const entry = this.options.methods.get(message.method);
-        return job([], entry?.exclusive ?? false, () => {
+        return job([], entry?.exclusive ?? false, (self) => {
           if (!entry) return undefined;
-          return this.call(entry, message.params, () => undefined);
+          return this.call(self, entry, message.params, undefined);
         });
       }
       case "request": {
         const entry = this.options.methods.get(message.method);
-        return job([message.id], entry?.exclusive ?? false, () => {
+        return job([message.id], entry?.exclusive ?? false, (self) => {
           if (!entry)
             return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
-          return this.call(entry, message.params, (result) => this.respond(message.id, result));
+          return this.call(self, entry, message.params, message.id);
         });
       }
     }
@@ -254,16 +261,20 @@ export class RpcConnection implements FrameSink {
     const messages = items.map(classify);
     const jobs = messages.map((m) => this.messageJob(m));
     const exclusive = jobs.some((j) => j.exclusive);
-    return job([], exclusive, () => {
+    return job([], exclusive, (self) => {
       const outputs: Piece[][] = [];
-      const runFrom = (index: number): MaybePromise<Piece[] | undefined> => {
+      // The items run in order, each once the one before has answered.
+      const runFrom = (index: number): Output | typeof LATER => {
         for (let i = index; i < jobs.length; i++) {
-          const out = jobs[i]!.run!();
-          if (out instanceof Promise) {
-            return out.then((o) => {
+          const item = jobs[i]!;
+          const out = item.run!(item);
+          if (out === LATER) {
+            item.settle = (o) => {
               if (o) outputs.push(o);
-              return runFrom(i + 1);
-            });
+              const rest = runFrom(i + 1);
+              if (rest !== LATER) this.settled(self, rest);
+            };
+            return LATER;
           }
           if (out) outputs.push(out);
         }
@@ -274,31 +285,40 @@ export class RpcConnection implements FrameSink {
   }
 
   /**
-   * Runs a handler and hands its result to `settle`: a thrown or rejected error as a RequestError, never
-   * an exception. One continuation for either outcome: a pipelined request waiting on a remote store
-   * then holds one promise here, not two.
+   * Runs a handler: its answer now, or LATER when it returns a promise (the answer then goes to
+   * settled()). Its reactions settle the job themselves, so that a request waiting on a remote store
+   * holds one promise and two closures here.
    */
-  private call<T>(entry: MethodEntry, params: unknown, settle: (result: unknown) => T): MaybePromise<T> {
+  private call(job: Job, entry: MethodEntry, params: unknown, id: RequestId | undefined): Output | typeof LATER {
     let result: MaybePromise<unknown>;
     try {
       result = entry.handle(params ?? {}, this.context);
     } catch (err) {
-      return settle(this.toRequestError(err));
+      return this.answer(id, err, true);
     }
-    return result instanceof Promise ? result.then(settle, (err: unknown) => settle(this.toRequestError(err))) : settle(result);
+    if (!(result instanceof Promise)) return this.answer(id, result, false);
+    result.then(
+      (value) => this.settled(job, this.answer(id, value, false)),
+      (err: unknown) => this.settled(job, this.answer(id, err, true)),
+    );
+    return LATER;
   }
 
   /**
-   * A request's answer. A result or error that cannot be encoded (a bug) answers as an internal error, for
-   * this request alone: thrown, it would take the rest of its batch down with it.
+   * A handler's outcome as its answer (none for a notification): a thrown or rejected error as a
+   * RequestError, never an exception. An answer that cannot be encoded (a bug) is an internal error,
+   * for this request alone: thrown, it would take the rest of its batch down with it, or leave a late
+   * answer unsent.
    */
-  private respond(id: RequestId, result: unknown): Piece[] {
+  private answer(id: RequestId | undefined, outcome: unknown, failed: boolean): Output {
     try {
+      const result = failed ? this.toRequestError(outcome) : outcome;
+      if (id === undefined) return undefined;
       if (result instanceof RequestError) return encodeError(id, result.code, result.message, result.data);
       return encodeResult(id, result);
     } catch (err) {
-      this.options.log.error("a request's answer could not be encoded", err);
-      return encodeError(id, ErrorCode.InternalError, "Internal error");
+      this.options.log.error("a request's answer could not be made", err);
+      return id === undefined ? undefined : encodeError(id, ErrorCode.InternalError, "Internal error");
     }
   }
 
@@ -312,8 +332,8 @@ export class RpcConnection implements FrameSink {
   }
 }
 
-function job(ids: RequestId[], exclusive: boolean, run: () => MaybePromise<Piece[] | undefined>): Job {
-  return { ids, exclusive, run, cancelled: false, done: false, output: undefined };
+function job(ids: RequestId[], exclusive: boolean, run: (self: Job) => Output | typeof LATER): Job {
+  return { ids, exclusive, run, settle: undefined, cancelled: false, done: false, output: undefined };
 }
 
 function errorJob(id: RequestId, error: RequestError): Job {

@@ -96,7 +96,7 @@ describe("RpcConnection", () => {
       ],
       { jsonrpc: "2.0", id: 5, result: { n: 5 } },
     ]);
-    expect(errors.filter((e) => e.includes("could not be encoded"))).toHaveLength(4);
+    expect(errors.filter((e) => e.includes("could not be made"))).toHaveLength(4);
   });
 
   it("checks envelopes", () => {
@@ -132,6 +132,41 @@ describe("RpcConnection", () => {
     ]);
     expect(empty.error.code).toBe(-32600);
     expect(messages()).toHaveLength(2);
+  });
+
+  it("runs a batch's items one after another when they answer later, and answers the batch once all have", async () => {
+    const started: string[] = [];
+    const pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+    const later = (name: string) => () => {
+      started.push(name);
+      return new Promise((resolve, reject) => pending.set(name, { resolve, reject }));
+    };
+    const { send, messages } = setup({
+      a: { handle: later("a") },
+      b: { handle: later("b") },
+      c: { handle: later("c") },
+      now: { handle: () => "now" },
+    });
+    send([req(1, "a"), { jsonrpc: "2.0", method: "b" }, req(2, "now"), req(3, "c"), req(4, "zz")], req(5, "now"));
+    expect(started).toEqual(["a"]);
+    pending.get("a")!.resolve("A");
+    await tick();
+    expect(started).toEqual(["a", "b"]);
+    pending.get("b")!.resolve("B");
+    await tick();
+    expect(started).toEqual(["a", "b", "c"]);
+    expect(messages()).toEqual([]);
+    pending.get("c")!.reject(new Error("secret detail"));
+    await tick();
+    expect(messages()).toEqual([
+      [
+        { jsonrpc: "2.0", id: 1, result: "A" },
+        { jsonrpc: "2.0", id: 2, result: "now" },
+        { jsonrpc: "2.0", id: 3, error: { code: -32603, message: "Internal error" } },
+        { jsonrpc: "2.0", id: 4, error: { code: -32601, message: "Method not found: zz", data: { method: "zz" } } },
+      ],
+      { jsonrpc: "2.0", id: 5, result: "now" },
+    ]);
   });
 
   it("answers two in-flight requests with the same id", async () => {
