@@ -556,25 +556,24 @@ return update(false)
 
   /**
    * id, known, held (the revision at which the caller read this window's messages, or ""), now,
-   * defaultIdle, offset, limit (-1: all), afterMessageId? → [OK, rev, seen, n, record or nil when the
-   * caller's copy is still right, chunks or nil when the caller's window is still right] | [NO_MESSAGE]
+   * defaultIdle, offset, limit (-1: all), afterMessageId? → seen alone when the caller's copy of the
+   * record and of the window are both still right (the session is unchanged but for its last access) |
+   * [OK, rev, seen, n, record or nil when the caller's copy is still right, chunks] | [NO_MESSAGE]
    */
   get: `
 local id, known, held, now = arg(), arg(), numarg(), numarg()
 -- The common read first, on the few fields it needs: the caller's copy of the record and of the window
 -- (messages change only with the revision) are still right, and this millisecond's access is recorded.
-local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'n', 'fv', 'score', 'nc')
+local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'fv', 'score', 'nc')
 if not v[1] then return absent(id) end
 local rev, seen = tonumber(v[1]), tonumber(v[2])
-if held == rev and now <= seen and known == version_of(v[4], v[5], v[6]) then
-  return {OK, rev, seen, tonumber(v[3]), false, false}
-end
+if held == rev and now <= seen and known == version_of(v[3], v[4], v[5]) then return seen end
 local S = load(id)
 local default_idle, from, limit, after = numarg(), numarg(), numarg(), optarg()
 local current = known == version(S)
 if current and held == S.rev then
   access(S, now, default_idle)
-  return {OK, S.rev, S.seen, S.n, false, false}
+  return S.seen
 end
 local ch = chain(S)
 if after then

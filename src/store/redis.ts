@@ -212,9 +212,13 @@ export class RedisStore implements SessionStore {
       ...optional(window.afterMessageId),
     ];
     return this.atSession("get", sessionId, args, (reply) => {
+      if (typeof reply === "number") {
+        // The last access alone: the copy of the record and the window held here are both still right.
+        const { revision, messageCount } = cached!.record;
+        return { session: this.refreshed(sessionId, cached!, revision, this.clock.local(reply), messageCount).record, messages: held! };
+      }
       if (reply[0] !== STATUS.ok) throw failure(reply, sessionId, "afterMessageId", window.afterMessageId);
       const copy = this.current(sessionId, reply, cached);
-      if (reply[5] === null) return { session: copy.record, messages: held! };
       const messages = flatten(reply[5]);
       this.windows.set(sessionId, windowVersion(copy), windowKey, messages);
       return { session: copy.record, messages };
@@ -519,16 +523,22 @@ export class RedisStore implements SessionStore {
   private current(sessionId: string, reply: Reply, cached: CachedRecord | undefined): CachedRecord {
     const full = reply[4] as (Buffer | null)[] | null;
     if (full) return this.keep(sessionId, full);
-    // No full record: the script found this sidecar's copy (`cached`, sent as `known`) still right. A
-    // pipelined request's reply comes after earlier replies have replaced that copy: start from the
-    // latest one when it is of the same version, so that replies saying the same share one record.
+    // No full record: the script found this sidecar's copy (`cached`, sent as `known`) still right.
+    return this.refreshed(sessionId, cached!, reply[1], this.clock.local(reply[2]), reply[3]);
+  }
+
+  /**
+   * `cached`, a copy the script found still right, with the revision, last access and count it read. A
+   * pipelined request's reply comes after earlier replies have replaced that copy: start from the
+   * latest one when it is of the same version, so that replies saying the same share one record.
+   */
+  private refreshed(sessionId: string, cached: CachedRecord, revision: number, lastAccessed: number, messageCount: number): CachedRecord {
     const latest = this.records.get(sessionId);
-    const kept = latest !== undefined && latest.version === cached!.version ? latest : cached!;
-    const lastAccessed = this.clock.local(reply[2]);
+    const kept = latest !== undefined && latest.version === cached.version ? latest : cached;
     // Reads within one millisecond change nothing: the same (read-only) record serves them all.
-    const { revision, messageCount } = kept.record;
-    if (revision === reply[1] && kept.record.lastAccessed === lastAccessed && messageCount === reply[3]) return kept;
-    const updated = { record: { ...kept.record, revision: reply[1], lastAccessed, messageCount: reply[3] }, version: kept.version };
+    const record = kept.record;
+    if (record.revision === revision && record.lastAccessed === lastAccessed && record.messageCount === messageCount) return kept;
+    const updated = { record: { ...record, revision, lastAccessed, messageCount }, version: kept.version };
     this.records.set(sessionId, updated);
     return updated;
   }
