@@ -19,7 +19,8 @@
  * A segment is named after the session that created it and appends to it; it outlives that session
  * while forks still read it.
  */
-export const LAYOUT_VERSION = "1";
+/** Recorded with the data: 2 keeps a session's version whole (ve) where 1 kept its parts (fv, score, nc). */
+export const LAYOUT_VERSION = "2";
 
 export class KeyLayout {
   readonly config: string;

@@ -35,10 +35,10 @@ export const STATUS = {
 
 /**
  * The session fields a full record carries, in this order (RedisStore.record in redis.ts reads them).
- * The last three tell a sidecar whether its copy is still right: fv counts changes to the fields a
- * record shows other than the revision, last access and count (absent: none yet); score (the listing
- * order) and nc (a random nonce the creating sidecar chose) tell one creation of a session id from a
- * later one.
+ * The last, ve (the version), tells a sidecar whether its copy is still right: "<changes>:<score>:<nonce>",
+ * where changes counts changes to the fields a record shows other than the revision, last access and
+ * count, and the listing score and a random nonce the creating sidecar chose tell one creation of a
+ * session id from a later one. Kept whole, it is compared as it is read.
  */
 export const RECORD_FIELDS = [
   "cwd",
@@ -55,9 +55,7 @@ export const RECORD_FIELDS = [
   "pin",
   "parent",
   "forked",
-  "fv",
-  "score",
-  "nc",
+  "ve",
 ];
 
 /**
@@ -101,20 +99,21 @@ end`,
   if bucket then return {REDIRECT, bucket} end
   return {MISSING}
 end`,
-  // What a caller's copy of the record is compared with (RECORD_FIELDS).
-  `local function version_of(fv, score, nc) return (fv or 0) .. ':' .. score .. ':' .. (nc or '') end`,
-  `local function version(S) return version_of(S.fv, S.score, S.nc) end`,
+  // What a caller's copy of the record is compared with (ve: see RECORD_FIELDS), after its fields changed.
+  `local function next_version(ve)
+  local changes, creation = string.match(ve, '^(%d+)(:.*)$')
+  return (changes + 1) .. creation
+end`,
   `local function record(id) return redis.call('HMGET', key('s', id), ${RECORD_FIELDS.map((f) => `'${f}'`).join(", ")}) end`,
   // A session's hot fields, and the keys of its hash, index, messages and roles: made once per load, they
   // serve every append to it in the batch.
   `local function load(id)
   local hash = key('s', id)
-  local v = redis.call('HMGET', hash, 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 'score', 'fv', 'nc', 'due')
+  local v = redis.call('HMGET', hash, 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 've', 'due')
   if not v[1] then return nil end
-  -- fv stays text: it is only compared as part of version() (arithmetic on it still works).
   return {id = id, hash = hash, index = key('i', id), messages = key('m', id), roles = key('d', id),
     rev = tonumber(v[1]), seen = tonumber(v[2]), arch = v[3], pin = v[4], idle = v[5] or nil,
-    st = tonumber(v[6]), n = tonumber(v[7]), score = v[11], fv = v[12] or '0', nc = v[13] or '', due = tonumber(v[14]),
+    st = tonumber(v[6]), n = tonumber(v[7]), ve = v[11], due = tonumber(v[12]),
     head = {id = id, parent = v[8] or nil, base = tonumber(v[9]), off = tonumber(v[10]), owned = true}}
 end`,
   `local function hmget(k, fields)
@@ -373,14 +372,15 @@ end`,
   `local function set_archived(S, archived)
   S.arch = archived
   S.rev = S.rev + 1
-  S.fv = S.fv + 1
-  redis.call('HSET', key('s', S.id), 'arch', archived, 'rev', S.rev, 'fv', S.fv)
+  S.ve = next_version(S.ve)
+  redis.call('HSET', S.hash, 'arch', archived, 'rev', S.rev, 've', S.ve)
+  local score = redis.call('HGET', S.hash, 'score')
   if archived == '1' then
     redis.call('ZREM', kp .. 'live', S.id)
-    redis.call('ZADD', kp .. 'arch', S.score, S.id)
+    redis.call('ZADD', kp .. 'arch', score, S.id)
   else
     redis.call('ZREM', kp .. 'arch', S.id)
-    redis.call('ZADD', kp .. 'live', S.score, S.id)
+    redis.call('ZADD', kp .. 'live', score, S.id)
   end
 end`,
   // Sessions as the common append (below) left them, each just as load() would read it now (it changes
@@ -404,7 +404,7 @@ end`,
   -- It ends as the rest of this operation would, with the one-message lookup and writes and without the
   -- tables the rest builds for the general case (paired runs, timed alone: 19–33% less script
   -- time per append).
-  if given == '' and (max_context < 0 or S.n < max_context) and (not expected or expected == S.rev) and known == version(S) then
+  if given == '' and (max_context < 0 or S.n < max_context) and (not expected or expected == S.rev) and known == S.ve then
     local first = argi
     if numarg() == 1 then
       local message_id, role, json = arg(), arg(), arg()
@@ -488,8 +488,8 @@ end`,
     if drop > n then from = drop - n + 1 end
   end
 
-  if not same_fields then S.fv = S.fv + 1; set('fv', S.fv) end
-  local copy_right = same_fields and known == version(S)
+  if not same_fields then S.ve = next_version(S.ve); set('ve', S.ve) end
+  local copy_right = same_fields and known == S.ve
   if #dels > 0 then redis.call('HDEL', S.hash, unpack(dels)) end
   if drop > 0 then
     local d = math.min(drop, n)
@@ -523,7 +523,7 @@ local now, default_idle = numarg(), numarg()
 local cwd, title, caps, mcp, dirs, idle, pin, nonce = arg(), optarg(), arg(), arg(), arg(), optarg(), arg(), arg()
 local score = creation_score(now)
 local fields = {'cwd', cwd, 'caps', caps, 'mcp', mcp, 'dirs', dirs, 'created', int(now), 'seen', int(now), 'n', 0, 'rev', 1,
-  'arch', 0, 'pin', pin, 'st', 0, 'score', int(score), 'gb', 0, 'go', 0, 'nc', nonce, 'wide', WIDE}
+  'arch', 0, 'pin', pin, 'st', 0, 'score', int(score), 'gb', 0, 'go', 0, 've', '0:' .. int(score) .. ':' .. nonce, 'wide', WIDE}
 if title then fields[#fields + 1] = 'title'; fields[#fields + 1] = title end
 if idle then fields[#fields + 1] = 'idle'; fields[#fields + 1] = idle end
 local due = schedule(id, now, '0', pin, idle, default_idle)
@@ -564,13 +564,13 @@ return update(false)
 local id, known, held, now = arg(), arg(), numarg(), numarg()
 -- The common read first, on the few fields it needs: the caller's copy of the record and of the window
 -- (messages change only with the revision) are still right, and this millisecond's access is recorded.
-local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 'fv', 'score', 'nc')
+local v = redis.call('HMGET', key('s', id), 'rev', 'seen', 've')
 if not v[1] then return absent(id) end
 local rev, seen = tonumber(v[1]), tonumber(v[2])
-if held == rev and now <= seen and known == version_of(v[3], v[4], v[5]) then return seen end
+if held == rev and now <= seen and known == v[3] then return seen end
 local S = load(id)
 local default_idle, from, limit, after = numarg(), numarg(), numarg(), optarg()
-local current = known == version(S)
+local current = known == S.ve
 if current and held == S.rev then
   access(S, now, default_idle)
   return S.seen
@@ -655,7 +655,8 @@ end
 if not title_set then title = p[1] or nil end
 local score = creation_score(now)
 local fields = {'cwd', cwd, 'caps', p[2], 'mcp', mcp, 'dirs', p[3], 'created', int(now), 'seen', int(now), 'n', count, 'rev', 1,
-  'arch', 0, 'pin', 0, 'st', st, 'score', int(score), 'parent', parent, 'gb', cut, 'go', 0, 'nc', nonce, 'wide', WIDE}
+  'arch', 0, 'pin', 0, 'st', st, 'score', int(score), 'parent', parent, 'gb', cut, 'go', 0,
+  've', '0:' .. int(score) .. ':' .. nonce, 'wide', WIDE}
 if base then
   fields[#fields + 1] = 'gp'; fields[#fields + 1] = base.id
   redis.call('ZADD', key('c', base.id), cut, id)

@@ -95,7 +95,7 @@ export async function openRedisStore(url: string, options: StoreOptions, backend
   }
 }
 
-/** A session's record as last read here, and its version (the scripts' version(): fv and score). */
+/** A session's record as last read here, and its version (the field ve: see RECORD_FIELDS). */
 interface CachedRecord {
   record: SessionRecord;
   version: string;
@@ -566,7 +566,7 @@ export class RedisStore implements SessionStore {
       parentSessionId: text(f[12]),
       forkedAtMessageId: text(f[13]),
     };
-    const kept = { record, version: `${text(f[14]) ?? 0}:${text(f[15])}:${text(f[16]) ?? ""}` };
+    const kept = { record, version: text(f[14]) ?? "" };
     this.records.delete(sessionId);
     if (this.records.size >= RECORD_CACHE) this.records.delete(this.records.keys().next().value!);
     this.records.set(sessionId, kept);

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/store/errors.js";
 import { StoreOpenError } from "../../src/store/index.js";
 import { MemoryStore } from "../../src/store/memory.js";
-import { KeyLayout } from "../../src/store/redis-keys.js";
+import { KeyLayout, LAYOUT_VERSION } from "../../src/store/redis-keys.js";
 import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
 import type { ExpiredSession, Role, SessionRecord, StoredMessage, StoreOptions } from "../../src/store/types.js";
 import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
@@ -70,6 +70,19 @@ describe.skipIf(noRedis)("redis store", () => {
     expect(err).toBeInstanceOf(StoreOpenError);
     expect((err as Error).message).toMatch(/16 buckets, not 8: start with --redis-buckets 16/);
     await (await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 16))).close();
+  });
+
+  it("refuses to start on data another layout wrote, saying which", async () => {
+    const prefix = freshPrefix("t");
+    const client = new Redis(url);
+    try {
+      await client.hset(new KeyLayout(prefix, 16).config, "buckets", "16", "layout", "1");
+    } finally {
+      client.disconnect();
+    }
+    const err = await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 16)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreOpenError);
+    expect((err as Error).message).toMatch(new RegExp(`prefix "${prefix}" holds data in layout 1, not ${LAYOUT_VERSION}$`));
   });
 
   it("announces every expiry to every handle, once, whoever applied it", async () => {
