@@ -19,7 +19,7 @@
  * operations per bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar
  * already holds: the session's fields when none changed since its copy (only revision, lastAccessed
  * and the count travel), and a read's window of messages when the revision has not moved since it
- * read the same window (window-cache.ts).
+ * read the same window (window-cache.ts); a read that finds both still right gets lastAccessed alone.
  */
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
