@@ -399,7 +399,8 @@ export class RedisStore implements SessionStore {
 
   /**
    * Runs an operation on a session wherever it lives (see the top of this file): `then` of its reply
-   * (the reply itself without one).
+   * (the reply itself without one). A reply is an array led by its status, or, for a get that found
+   * everything held here still right, a bare number (the last access), which is never a miss or redirect.
    */
   private atSession<T = Reply>(name: OperationName, sessionId: string, args: Arg[], then: (reply: Reply) => T = identity): Promise<T> {
     const bucket = this.placed.get(sessionId) ?? this.keys.home(sessionId);
