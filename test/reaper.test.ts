@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../src/log.js";
 import { Reaper } from "../src/reaper.js";
-import { MemoryStore } from "../src/store/memory.js";
+import { MemoryStore } from "../src/store/memory/store.js";
 import type { ExpiredSession } from "../src/store/types.js";
 import { newSession } from "./store/contract.js";
 

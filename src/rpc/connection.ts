@@ -1,11 +1,10 @@
 import type { FrameSink } from "../transport/frames.js";
 import type { FrameWriter, Piece } from "../transport/frame-writer.js";
 import type { Logger } from "../log.js";
+import type { MaybePromise } from "../store/types.js";
 import { encodeArray, encodeError, encodeNotification, encodeResult } from "./encode.js";
 import { ErrorCode, RequestError, invalidParams, isZodError, requestError } from "./errors.js";
 import { classify, parseFrame, type Incoming, type RequestId } from "./messages.js";
-
-export type MaybePromise<T> = T | Promise<T>;
 
 export interface RequestContext {
   /** Sends a notification now, ahead of this request's response. */

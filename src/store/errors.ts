@@ -77,3 +77,6 @@ export class LimitExceededError extends StoreError {
 export function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
 }
+
+/** A store that cannot be opened: the message says which and why, for a one-line start-up error. */
+export class StoreOpenError extends Error {}

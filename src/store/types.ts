@@ -1,3 +1,5 @@
+import type { Logger } from "../log.js";
+
 /**
  * The storage contract every backend implements (memory, SQLite, Redis). Times are Unix epoch
  * milliseconds; durations are milliseconds. Methods may answer synchronously (the in-process store
@@ -5,6 +7,17 @@
  * Every method is atomic: it either applies whole or throws a StoreError and changes nothing.
  */
 export type MaybePromise<T> = T | Promise<T>;
+
+/** What a backend needs beyond StoreOptions: where to log, and the Redis deployment's settings. */
+export interface BackendOptions {
+  log: Logger;
+  /** Key prefix in Redis, so deployments sharing one server do not see each other's sessions. */
+  redisPrefix: string;
+  /** How many buckets sessions are spread over in Redis (recorded on first use). */
+  redisBuckets: number;
+  /** How long to wait for the backend at start-up; 0 = fail at once. */
+  storeWaitMs: number;
+}
 
 export type Role = "user" | "assistant" | "system";
 

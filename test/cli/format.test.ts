@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatConversation, formatMessage, formatSessionTable, relativeTime } from "../../src/cli-format.js";
+import { formatConversation, formatMessage, formatSessionTable, relativeTime } from "../../src/cli/format.js";
 import type { Session, SessionInfo } from "../../src/client/index.js";
 
 const info = (over: Partial<SessionInfo>): SessionInfo => ({

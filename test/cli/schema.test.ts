@@ -71,7 +71,7 @@ let ajv: InstanceType<typeof Ajv2020.default>;
 const validator = (def: string) => ajv.getSchema(`urn:acp-sessions:protocol#/$defs/${def}`)!;
 
 beforeAll(async () => {
-  if (!existsSync(new URL("../../dist/src/cli.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
+  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
   const { stdout } = await promisify(execFile)(process.execPath, [BIN, "schema"]);
   schema = JSON.parse(stdout);
   ajv = new Ajv2020.default({ strict: true, allowUnionTypes: true, allErrors: true });

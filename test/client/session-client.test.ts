@@ -16,7 +16,7 @@ import {
 // The client spawns bin/acp-sessions.js, which runs the compiled sidecar: `npx tsc -p .` first.
 const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
 beforeAll(() => {
-  if (!existsSync(new URL("../../dist/src/cli.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
+  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
 });
 
 const clients: SessionClient[] = [];

@@ -1,6 +1,6 @@
 import { unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { ScriptBatcher, type Reply } from "../../src/store/redis-scripts.js";
+import { ScriptBatcher, type Reply } from "../../../src/store/redis/scripts.js";
 
 interface Sent {
   bucket: number;

@@ -23,7 +23,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
 import {
   CwdMismatchError,
   InvalidCursorError,
@@ -33,14 +33,14 @@ import {
   SessionNotFoundError,
   StoreError,
   oneLine,
-} from "./errors.js";
-import type { BackendOptions } from "./index.js";
-import { StoreOpenError } from "./index.js";
-import { ServerClock } from "./redis-clock.js";
-import { checkLayout, connect, parseTarget, reportOutages, storeError, type Client } from "./redis-connection.js";
-import { ExpiryFeed } from "./redis-expiry-feed.js";
-import { KeyLayout } from "./redis-keys.js";
-import { ScriptBatcher, STATUS, type Arg, type OperationName, type Reply } from "./redis-scripts.js";
+} from "../errors.js";
+import type { BackendOptions } from "../types.js";
+import { StoreOpenError } from "../errors.js";
+import { ServerClock } from "./clock.js";
+import { checkLayout, connect, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
+import { ExpiryFeed } from "./expiry-feed.js";
+import { KeyLayout } from "./keys.js";
+import { ScriptBatcher, STATUS, type Arg, type OperationName, type Reply } from "./scripts.js";
 import { WindowCache } from "./window-cache.js";
 import type {
   ContextWindow,
@@ -56,7 +56,7 @@ import type {
   StoreOptions,
   UpdateRequest,
   UpdateResult,
-} from "./types.js";
+} from "../types.js";
 
 type BatchCall = (key: string, bucketPrefix: string, packed: Buffer, ...buffers: Buffer[]) => Promise<Reply[]>;
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CreationIndex, type ArchivedFilter } from "../../src/store/creation-index.js";
+import { CreationIndex, type ArchivedFilter } from "../../../src/store/memory/creation-index.js";
 
 interface Item {
   seq: number;

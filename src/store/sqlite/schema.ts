@@ -1,6 +1,6 @@
 import type BetterSqlite3 from "better-sqlite3";
-import { oneLine } from "./errors.js";
-import { StoreOpenError } from "./index.js";
+import { oneLine } from "../errors.js";
+import { StoreOpenError } from "../errors.js";
 
 /**
  * The SQLite file's schema: a public contract once people have data in it. Each entry migrates from

@@ -4,7 +4,7 @@
  * sessions. Each runs against a SessionStore the caller opens, so every backend gets the same figures.
  */
 import { performance } from "node:perf_hooks";
-import { DEFAULT_RETENTION, type SessionStore, type StoredMessage } from "../../src/store/types.js";
+import { DEFAULT_RETENTION, type SessionStore, type StoredMessage } from "../src/store/types.js";
 
 export type Row = { name: string; value: string };
 

@@ -1,7 +1,7 @@
-import { ConnectionClosedError, SessionClient, SessionClientError, type SidecarOptions } from "./client/index.js";
-import { formatConversation, formatSessionTable } from "./cli-format.js";
-import type { Config } from "./config.js";
-import { protocolJsonSchema } from "./protocol/json-schema.js";
+import { ConnectionClosedError, SessionClient, SessionClientError, type SidecarOptions } from "../client/index.js";
+import { formatConversation, formatSessionTable } from "./format.js";
+import type { Config } from "../config.js";
+import { protocolJsonSchema } from "../protocol/json-schema.js";
 
 /** A command's failure, reported on stderr with its exit code (2 for a usage error). */
 export class CommandError extends Error {

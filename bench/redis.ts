@@ -5,10 +5,10 @@
  * of store-ops.ts in-process. Prints nothing itself.
  */
 import { spawnSync } from "node:child_process";
-import { silentLogger } from "../../src/log.js";
-import { openRedisStore } from "../../src/store/redis.js";
-import type { SessionStore } from "../../src/store/types.js";
-import { RedisServer } from "../helpers/redis-server.js";
+import { silentLogger } from "../src/log.js";
+import { openRedisStore } from "../src/store/redis/store.js";
+import type { SessionStore } from "../src/store/types.js";
+import { RedisServer } from "../test/helpers/redis-server.js";
 import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
 import { againstMemory, num, type Row } from "./store-workload.js";
 

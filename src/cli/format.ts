@@ -1,4 +1,4 @@
-import type { Message, Session, SessionInfo } from "./protocol/schemas.js";
+import type { Message, Session, SessionInfo } from "../protocol/schemas.js";
 
 /** `ls`: one row per session, columns aligned, message counts right-aligned. */
 export function formatSessionTable(sessions: SessionInfo[], now: number): string {

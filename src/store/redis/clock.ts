@@ -8,8 +8,8 @@
  * A new offset is adopted only when it moved by more than a quarter second (a clock step), so that
  * consecutive calls see one consistent clock.
  */
-import type { Logger } from "../log.js";
-import type { Client } from "./redis-connection.js";
+import type { Logger } from "../../log.js";
+import type { Client } from "./connection.js";
 
 const CLOCK_CHECK_MS = 60_000;
 const CLOCK_STEP_MS = 250;

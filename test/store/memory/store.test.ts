@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MemoryStore } from "../../src/store/memory.js";
-import { message, newSession, storeContract } from "./contract.js";
+import { MemoryStore } from "../../../src/store/memory/store.js";
+import { message, newSession, storeContract } from "../contract.js";
 
 storeContract("memory", () => {
   let store: MemoryStore | undefined;

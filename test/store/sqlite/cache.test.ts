@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReadCache } from "../../src/store/sqlite-cache.js";
+import { ReadCache } from "../../../src/store/sqlite/cache.js";
 
 const bytes = (...texts: string[]) => texts.map((t) => Buffer.from(t));
 const text = (messages: Buffer[] | undefined) => messages?.map((m) => m.toString());

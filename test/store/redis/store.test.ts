@@ -1,14 +1,14 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../src/store/errors.js";
-import { StoreOpenError } from "../../src/store/index.js";
-import { MemoryStore } from "../../src/store/memory.js";
-import { KeyLayout, LAYOUT_VERSION } from "../../src/store/redis-keys.js";
-import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
-import type { ExpiredSession, Role, SessionRecord, StoredMessage, StoreOptions } from "../../src/store/types.js";
-import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
-import { message, newSession } from "./contract.js";
-import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "./redis-harness.js";
+import { StoreUnavailableError } from "../../../src/store/errors.js";
+import { StoreOpenError } from "../../../src/store/errors.js";
+import { MemoryStore } from "../../../src/store/memory/store.js";
+import { KeyLayout, LAYOUT_VERSION } from "../../../src/store/redis/keys.js";
+import { openRedisStore, type RedisStore } from "../../../src/store/redis/store.js";
+import type { ExpiredSession, Role, SessionRecord, StoredMessage, StoreOptions } from "../../../src/store/types.js";
+import { RedisServer, skipWithoutRedis } from "../../helpers/redis-server.js";
+import { message, newSession } from "../contract.js";
+import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "./harness.js";
 
 const noRedis = skipWithoutRedis("the Redis store tests", { binary: false });
 // With only REDIS_URL, the contract runs there; the tests that stop and start a server need their own.

@@ -1,6 +1,6 @@
 import { closeSync, openSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
-import { encodeCursor, sequenceBelow } from "./cursor.js";
+import { encodeCursor, sequenceBelow } from "../cursor.js";
 import {
   CwdMismatchError,
   LimitExceededError,
@@ -10,13 +10,13 @@ import {
   StoreError,
   StoreUnavailableError,
   oneLine,
-} from "./errors.js";
-import type { BackendOptions } from "./index.js";
-import { StoreOpenError } from "./index.js";
-import { ownedCopies } from "./owned-bytes.js";
-import { ReadCache } from "./sqlite-cache.js";
-import { SCHEMA_VERSION, TABLES, prepareDatabase } from "./sqlite-schema.js";
-import { DEFAULT_RETENTION } from "./types.js";
+} from "../errors.js";
+import type { BackendOptions } from "../types.js";
+import { StoreOpenError } from "../errors.js";
+import { ownedCopies } from "../owned-bytes.js";
+import { ReadCache } from "./cache.js";
+import { SCHEMA_VERSION, TABLES, prepareDatabase } from "./schema.js";
+import { DEFAULT_RETENTION } from "../types.js";
 import type {
   ContextWindow,
   ExpiredSession,
@@ -33,7 +33,7 @@ import type {
   StoreOptions,
   UpdateRequest,
   UpdateResult,
-} from "./types.js";
+} from "../types.js";
 
 type Database = BetterSqlite3.Database;
 

@@ -1,9 +1,9 @@
-import type { Logger } from "../log.js";
-import { oneLine } from "./errors.js";
-import type { ServerClock } from "./redis-clock.js";
-import type { Client } from "./redis-connection.js";
-import type { KeyLayout } from "./redis-keys.js";
-import type { ExpiredSession } from "./types.js";
+import type { Logger } from "../../log.js";
+import { oneLine } from "../errors.js";
+import type { ServerClock } from "./clock.js";
+import type { Client } from "./connection.js";
+import type { KeyLayout } from "./keys.js";
+import type { ExpiredSession } from "../types.js";
 
 const POLL_MS = 250;
 const POLL_BATCH = 500;

@@ -3,13 +3,14 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log.js";
-import { RevisionConflictError, StoreUnavailableError } from "../../src/store/errors.js";
-import { StoreOpenError, type BackendOptions } from "../../src/store/index.js";
-import { SCHEMA_VERSION, TABLES } from "../../src/store/sqlite-schema.js";
-import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite.js";
-import type { StoreOptions } from "../../src/store/types.js";
-import { message, newSession, sharedDataHarness, storeContract } from "./contract.js";
+import { silentLogger } from "../../../src/log.js";
+import { RevisionConflictError, StoreUnavailableError } from "../../../src/store/errors.js";
+import { StoreOpenError } from "../../../src/store/errors.js";
+import type { BackendOptions } from "../../../src/store/types.js";
+import { SCHEMA_VERSION, TABLES } from "../../../src/store/sqlite/schema.js";
+import { openSqliteStore, type SqliteStore } from "../../../src/store/sqlite/store.js";
+import type { StoreOptions } from "../../../src/store/types.js";
+import { message, newSession, sharedDataHarness, storeContract } from "../contract.js";
 
 const backend: BackendOptions = { log: silentLogger, redisPrefix: "", redisBuckets: 1, storeWaitMs: 0 };
 

@@ -1,11 +1,11 @@
 /** Connecting to Redis or Redis Cluster: the store URL, the client's options, start-up checks. */
 import { isIP } from "node:net";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import type { Logger } from "../log.js";
-import { StoreError, StoreUnavailableError, oneLine } from "./errors.js";
-import { StoreOpenError } from "./index.js";
-import { KeyLayout, LAYOUT_VERSION } from "./redis-keys.js";
-import { BATCH_SCRIPT } from "./redis-scripts.js";
+import type { Logger } from "../../log.js";
+import { StoreError, StoreUnavailableError, oneLine } from "../errors.js";
+import { StoreOpenError } from "../errors.js";
+import { KeyLayout, LAYOUT_VERSION } from "./keys.js";
+import { BATCH_SCRIPT } from "./scripts.js";
 
 export type Client = Redis | Cluster;
 

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../../src/log.js";
-import { openSqliteStore } from "../../src/store/sqlite.js";
+import { silentLogger } from "../src/log.js";
+import { openSqliteStore } from "../src/store/sqlite/store.js";
 import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
 import { againstMemory, num, type Row } from "./store-workload.js";
 

@@ -1,9 +1,9 @@
 import { CreationIndex } from "./creation-index.js";
-import { encodeCursor, sequenceBelow } from "./cursor.js";
+import { encodeCursor, sequenceBelow } from "../cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
-import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "./errors.js";
-import { History, HistoryStats } from "./memory-history.js";
-import { DEFAULT_RETENTION } from "./types.js";
+import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "../errors.js";
+import { History, HistoryStats } from "./history.js";
+import { DEFAULT_RETENTION } from "../types.js";
 import type {
   ContextWindow,
   ExpiredSession,
@@ -20,7 +20,7 @@ import type {
   StoreOptions,
   UpdateRequest,
   UpdateResult,
-} from "./types.js";
+} from "../types.js";
 
 interface MemorySession {
   readonly sessionId: string;

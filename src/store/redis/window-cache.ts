@@ -1,4 +1,4 @@
-import { ownedCopies } from "./owned-bytes.js";
+import { ownedCopies } from "../owned-bytes.js";
 
 /**
  * The last window of messages this sidecar read of each session, with the revision it was read at.

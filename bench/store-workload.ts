@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 export type Row = { name: string; value: string };
 
-const BIN = fileURLToPath(new URL("../../../bin/acp-sessions.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
 const ROUNDS = 3;
 const UPDATE_SESSIONS = 200;
 

@@ -1,9 +1,9 @@
 /** What the Redis store's test files share: fresh key prefixes, backend options, and the contract run. */
-import { silentLogger } from "../../src/log.js";
-import type { BackendOptions } from "../../src/store/index.js";
-import { openRedisStore, type RedisStore } from "../../src/store/redis.js";
-import type { ExpiredSession, StoreOptions } from "../../src/store/types.js";
-import { sharedDataHarness, storeContract } from "./contract.js";
+import { silentLogger } from "../../../src/log.js";
+import type { BackendOptions } from "../../../src/store/types.js";
+import { openRedisStore, type RedisStore } from "../../../src/store/redis/store.js";
+import type { ExpiredSession, StoreOptions } from "../../../src/store/types.js";
+import { sharedDataHarness, storeContract } from "../contract.js";
 
 export const HOUR = 3_600_000;
 

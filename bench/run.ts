@@ -1,5 +1,5 @@
 /**
- * The benchmark: `npm run bench` (tsc, then node dist/test/bench/run.js). Everything goes over real
+ * The benchmark: `npm run bench` (tsc, then node dist/bench/run.js). Everything goes over real
  * pipes to spawned processes, as a client sees it:
  *
  * - pipelined session/get (a session of 10 short messages) and session/update (one message each)
@@ -15,12 +15,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { MemoryStore } from "../../src/store/memory.js";
+import { MemoryStore } from "../src/store/memory/store.js";
 import { benchRedis } from "./redis.js";
 import { benchSqlite } from "./sqlite.js";
 import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/acp-sessions.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
 const REQUESTS = 200_000;
 const ROUNDS = 3;
 const IDLE_SESSIONS = 100_000;

@@ -1,5 +1,5 @@
-import { ownedBytes } from "./owned-bytes.js";
-import type { Role, StoredMessage } from "./types.js";
+import { ownedBytes } from "../owned-bytes.js";
+import type { Role, StoredMessage } from "../types.js";
 
 /** A message as a history keeps it: its JSON as bytes of their own, ready to be sent. */
 interface KeptMessage {

@@ -1,15 +1,15 @@
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand } from "./cli-commands.js";
-import { DEFAULT_CONFIG, type Config } from "./config.js";
-import { formatDuration, parseDuration } from "./duration.js";
-import { LOG_LEVELS, createLogger, type LogLevel } from "./log.js";
-import { serve } from "./main.js";
-import { isRedisStore } from "./store/index.js";
-import { openStdin, openStdout } from "./transport/stdio.js";
+import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand } from "./commands.js";
+import { DEFAULT_CONFIG, type Config } from "../config.js";
+import { formatDuration, parseDuration } from "../duration.js";
+import { LOG_LEVELS, createLogger, type LogLevel } from "../log.js";
+import { serve } from "../main.js";
+import { isRedisStore } from "../store/index.js";
+import { openStdin, openStdout } from "../transport/stdio.js";
 
-export const VERSION: string = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+export const VERSION: string = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version;
 
 function duration(value: string): number {
   const ms = parseDuration(value);
