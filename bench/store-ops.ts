@@ -40,8 +40,8 @@ const heapMiB = () => {
 
 export async function reaperPass(store: SessionStore, sessions: number): Promise<Row[]> {
   for (let i = 0; i < sessions; i += 1000) {
-    const batch = [];
-    for (let k = 0; k < 1000 && i + k < sessions; k++) batch.push(store.create(session(), NOW));
+    const batch: Promise<unknown>[] = [];
+    for (let k = 0; k < 1000 && i + k < sessions; k++) batch.push(Promise.resolve(store.create(session(), NOW)));
     await Promise.all(batch);
   }
   const perPass = await timeEach(1000, () => store.expireDue(NOW + 1000, 1000));

@@ -1,3 +1,5 @@
+import { inspect } from "node:util";
+
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -18,7 +20,11 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     error: (message, err) => {
       if (rank < 1) return;
       const detail =
-        err instanceof Error ? ` ${(err.stack ?? String(err)).replace(/\n\s*/g, " | ")}` : err === undefined ? "" : ` ${String(err)}`;
+        err instanceof Error
+          ? ` ${(err.stack ?? String(err)).replace(/\n\s*/g, " | ")}`
+          : err === undefined
+            ? ""
+            : ` ${typeof err === "string" ? err : inspect(err, { breakLength: Infinity })}`;
       emit("error", message + detail);
     },
     warn: (message) => emit("warn", message),

@@ -78,7 +78,8 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
           const unreadable = unmatchedError(message);
           // vscode-jsonrpc would only log it, and the request it answers would wait for ever.
           if (unreadable) this.#end(new ConnectionClosedError(`the sidecar could not read a request: ${unreadable}`));
-          else next(message);
+          // next() settles through vscode-jsonrpc's own handlers, which report their failures themselves.
+          else void next(message);
           this.#handled++;
           this.#finishEnding();
         },

@@ -1,6 +1,6 @@
 import { RawJson } from "../rpc/encode.js";
 import type { Piece } from "../transport/frame-writer.js";
-import type { SessionRecord, StoredMessage, Role } from "../store/types.js";
+import type { SessionRecord, StoredMessage } from "../store/types.js";
 import type { MessageInput, SessionInfo } from "./schemas.js";
 
 const isoCache = new Array<[number, string] | undefined>(256);
@@ -19,7 +19,7 @@ export function iso(ms: number): string {
 export function storedMessage(input: MessageInput, messageId: string, now: number): StoredMessage {
   const timestamp = input.timestamp === undefined ? iso(now) : new Date(input.timestamp).toISOString();
   const json = JSON.stringify({ messageId, role: input.role, content: input.content, timestamp });
-  return { messageId, role: input.role as Role, json };
+  return { messageId, role: input.role, json };
 }
 
 /**

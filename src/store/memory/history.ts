@@ -128,7 +128,7 @@ export class History {
     const first = this.start + from;
     const last = Math.min(this.head.end, first + count);
     if (first >= last) return [];
-    const out: Buffer[] = new Array(last - first);
+    const out = new Array<Buffer>(last - first);
     let end = last;
     for (let segment: Segment | null = this.head; segment && end > first; segment = segment.parent) {
       const begin = Math.min(end, Math.max(first, segment.base));
