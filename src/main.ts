@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import { setFlagsFromString } from "node:v8";
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { SessionEncoder, iso } from "./protocol/encode-session.js";
@@ -8,10 +9,12 @@ import { Notification } from "./protocol/methods.js";
 import type { SessionExpired } from "./protocol/schemas.js";
 import { Reaper } from "./reaper.js";
 import { RpcConnection, type MethodEntry } from "./rpc/connection.js";
-import { createStore } from "./store/index.js";
+import { createStore, isRedisStore } from "./store/index.js";
 import type { ExpiredSession, SessionStore } from "./store/types.js";
 import { AutoFrameReader } from "./transport/auto-reader.js";
 import { FrameWriter } from "./transport/frame-writer.js";
+import { openStdin, openStdout } from "./transport/stdio.js";
+import { VERSION } from "./version.js";
 
 export interface Io {
   stdin: Readable;
@@ -146,4 +149,34 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
   reaper.start();
   void reaper.pass();
   return { store, done, stop };
+}
+
+/**
+ * How far V8 lets the heap grow past its live size before a full collection. A memory or SQLite
+ * sidecar lives for hours beside an editor: 20% keeps its resident memory near its early peak, where
+ * V8's default lets it drift upwards. A Redis sidecar's pipelined requests wait on the network long
+ * enough to reach the old generation, so 20% would make full collections frequent: it keeps V8's
+ * default (0: V8 picks the factor from its GC speed).
+ */
+function tuneHeap(store: string): void {
+  setFlagsFromString(`--heap-growing-percent=${isRedisStore(store) ? 0 : 20}`);
+}
+
+/** Serves stdio until input ends or a signal arrives; resolves to the process's exit code. */
+export async function runServer(config: Config): Promise<number> {
+  tuneHeap(config.store);
+  const log = createLogger(config.logLevel);
+  const stdout = openStdout();
+  // A client that closed our stdout is gone: nothing left to tell it, so leave quietly.
+  stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") log.error("stdout failed", err);
+    process.exit(0);
+  });
+  const stopSignal = new Promise((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  const server = await serve(config, { stdin: openStdin(), stdout, log, stopSignal }, VERSION);
+  await server.done;
+  return 0;
 }
