@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG, type Config } from "../config.js";
 import { formatDuration, parseDuration } from "../duration.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../log.js";
 import { serve } from "../main.js";
-import { isRedisStore } from "../store/index.js";
+import { StoreUrlError, isRedisStore } from "../store/index.js";
 import { openStdin, openStdout } from "../transport/stdio.js";
 
 export const VERSION: string = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version;
@@ -228,6 +228,10 @@ export async function run(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // Commander has printed its message; usage errors exit 2, --help and --version 0.
       process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    if (err instanceof StoreUrlError) {
+      process.stderr.write(`acp-sessions: ${err.message}\n`);
+      process.exit(2);
     }
     process.stderr.write(`acp-sessions: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
