@@ -3,6 +3,7 @@ import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCom
 import { addConfigOptions, configFrom } from "./options.js";
 import type { Config } from "../config.js";
 import { runServer } from "../main.js";
+import { StoreUrlError } from "../store/index.js";
 import { VERSION } from "../version.js";
 
 /** The program: with no command it serves stdio through `onServe`; the commands spawn a sidecar each. */
@@ -87,6 +88,10 @@ export async function run(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // Commander has printed its message; usage errors exit 2, --help and --version 0.
       process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    if (err instanceof StoreUrlError) {
+      process.stderr.write(`acp-sessions: ${err.message}\n`);
+      process.exit(2);
     }
     process.stderr.write(`acp-sessions: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

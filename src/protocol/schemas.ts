@@ -9,6 +9,10 @@ import { parseDuration } from "../duration.js";
  */
 function opaque<T extends z.ZodType>(shape: T) {
   const schema = z.unknown().check((ctx) => {
+    if (nestsDeeperThan(ctx.value, MAX_NESTING_DEPTH)) {
+      ctx.issues.push({ code: "custom", message: `nests deeper than ${MAX_NESTING_DEPTH} levels`, input: ctx.value });
+      return;
+    }
     const result = shape.safeParse(ctx.value);
     if (!result.success)
       for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: ctx.value } as (typeof ctx.issues)[number]);
@@ -20,10 +24,36 @@ function opaque<T extends z.ZodType>(shape: T) {
 /** Each opaque schema's ACP shape, so the published JSON Schema can describe it. */
 export const OPAQUE_SHAPES = new WeakMap<z.ZodType, z.ZodType>();
 
+/**
+ * How deep an opaque value (client capabilities, one content block) may nest objects and arrays, the
+ * value itself being level 1. Stores keep it as JSON text, and JSON.stringify runs out of stack a few
+ * thousand levels down, where JSON.parse does not: the limit keeps every accepted value storable.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/** Whether `value` nests objects and arrays more than `levels` deep; looks no further down than that. */
+function nestsDeeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((item) => nestsDeeperThan(item, levels - 1));
+  for (const key in value) if (nestsDeeperThan((value as Record<string, unknown>)[key], levels - 1)) return true;
+  return false;
+}
+
+/**
+ * A string the sidecar stores or looks up as it is: one holding a lone surrogate (a UTF-16 code unit
+ * D800–DFFF not part of a pair) has no UTF-8 form, so Redis and SQLite would keep U+FFFD instead and two
+ * such ids could become one. Refused before anything is stored, on every store alike.
+ */
+const wellFormedString = () =>
+  z.string().refine((s) => (s as string & { isWellFormed(): boolean }).isWellFormed(), {
+    message: "contains a lone surrogate (a UTF-16 code unit D800-DFFF not part of a pair)",
+  });
+
 const Meta = z.record(z.string(), z.unknown()).nullish();
-export const SessionIdSchema = z.string().min(1).max(256);
-export const MessageIdSchema = z.string().min(1).max(256);
-const AbsolutePath = z.string().refine(isAbsolute, { message: "must be an absolute path" });
+export const SessionIdSchema = wellFormedString().min(1).max(256);
+export const MessageIdSchema = wellFormedString().min(1).max(256);
+const AbsolutePath = wellFormedString().refine(isAbsolute, { message: "must be an absolute path" });
 const Count = z.number().int().min(0);
 const DurationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -55,7 +85,7 @@ export const ClientCapabilitiesSchema = opaque(
 );
 
 /** ACP McpServer (stdio, http or sse); only `name` is ever stored. */
-export const McpServerSchema = z.looseObject({ name: z.string().min(1) });
+export const McpServerSchema = z.looseObject({ name: wellFormedString().min(1) });
 
 export const RoleSchema = z.enum(["user", "assistant", "system"]);
 
@@ -86,7 +116,7 @@ export const NewSessionParamsSchema = z.object({
   cwd: AbsolutePath.optional(),
   mcpServers: z.array(McpServerSchema).optional(),
   additionalDirectories: z.array(AbsolutePath).optional(),
-  title: z.string().nullish(),
+  title: wellFormedString().nullish(),
   clientCapabilities: ClientCapabilitiesSchema.optional(),
   retention: RetentionInputSchema.optional(),
   _meta: Meta,
@@ -118,7 +148,7 @@ export const UpdateSessionParamsSchema = z.object({
         seen.add(m.messageId);
       });
     }),
-  title: z.string().nullish(),
+  title: wellFormedString().nullish(),
   clientCapabilities: ClientCapabilitiesSchema.optional(),
   mcpServers: z.array(McpServerSchema).optional(),
   additionalDirectories: z.array(AbsolutePath).optional(),
@@ -130,7 +160,7 @@ export const UpdateSessionParamsSchema = z.object({
 export const SessionIdParamsSchema = z.object({ sessionId: SessionIdSchema, _meta: Meta });
 
 export const ListSessionsParamsSchema = z.object({
-  cursor: z.string().nullish(),
+  cursor: wellFormedString().nullish(),
   limit: z.number().int().min(1).max(1000).optional(),
   cwd: AbsolutePath.nullish(),
   archived: z.enum(["exclude", "include", "only"]).nullish(),
@@ -152,7 +182,7 @@ export const ForkSessionParamsSchema = z.object({
   cwd: AbsolutePath,
   mcpServers: z.array(McpServerSchema).optional(),
   atMessageId: MessageIdSchema.optional(),
-  title: z.string().nullish(),
+  title: wellFormedString().nullish(),
   _meta: Meta,
 });
 

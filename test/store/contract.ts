@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { MAX_NESTING_DEPTH } from "../../src/protocol/schemas.js";
 import {
   CwdMismatchError,
   InvalidCursorError,
@@ -259,6 +260,26 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       expect(read.messages.map((m) => m.toString())).toEqual(messages.slice(0, 5).map((m) => m.json.toString()));
       const tail = await store.get(sessionId, { afterMessageId: "bulk-2497" }, T0);
       expect(texts(tail.messages)).toEqual(["bulk-2498", "bulk-2499"]);
+    });
+
+    it("keeps capabilities and message JSON exactly: lone surrogates, nesting to the protocol's limit", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const nest = (levels: number, leaf: unknown): unknown => (levels === 0 ? leaf : { k: nest(levels - 1, leaf) });
+      const clientCapabilities = { "k\ud83d": "\udc00", deep: nest(MAX_NESTING_DEPTH - 1, "\udbff") };
+      const { sessionId } = await store.create(newSession({ clientCapabilities }), T0);
+      const content = [{ type: "text", text: "a\ud83d", extra: nest(MAX_NESTING_DEPTH - 1, "\udfff") }];
+      const deep: StoredMessage = { messageId: "deep", role: "user", json: JSON.stringify({ messageId: "deep", role: "user", content }) };
+      const messages = [message("lone", "user", "\ud83d\ud83d \udc00"), deep];
+      const changed = { "\ud800": nest(MAX_NESTING_DEPTH - 1, 1) };
+      await store.update({ sessionId, messages, changes: { clientCapabilities: changed } }, T0);
+      for (const reader of [store, other]) {
+        const read = await reader.get(sessionId, {}, T0);
+        expect(read.session.clientCapabilities).toEqual(changed);
+        expect(read.messages.map((m) => m.toString())).toEqual(messages.map((m) => m.json.toString()));
+      }
+      const { sessionId: untouched } = await other.create(newSession({ clientCapabilities }), T0);
+      expect((await store.get(untouched, {}, T0)).session.clientCapabilities).toEqual(clientCapabilities);
     });
 
     it("a second handle sees writes at once", async () => {
