@@ -5,11 +5,16 @@ const MAX_HEADER_BYTES = 8192;
 
 /**
  * Reads LSP base-protocol frames (`Content-Length: N\r\n\r\n` then N bytes), as stock vscode-jsonrpc
- * clients send them. A body over `maxBytes` is skipped without being buffered and reported once.
+ * clients send them. A body is kept as the chunks it came in and joined once, when it is whole; one over
+ * `maxBytes` is skipped without being buffered and reported once.
  */
 export class LspReader implements FrameReader {
+  /** Bytes not yet part of a body: a header being read, and whatever follows it in the same chunk. */
   private buffer: Buffer = Buffer.alloc(0);
   private bodyLength = -1;
+  /** The body so far, while bodyLength >= 0. */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
   private skipping = 0;
 
   constructor(
@@ -25,12 +30,31 @@ export class LspReader implements FrameReader {
       chunk = chunk.subarray(skipped);
       if (chunk.length === 0) return;
     }
+    if (this.bodyLength >= 0) chunk = this.collect(chunk);
+    if (chunk.length === 0) return;
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     this.drain();
   }
 
   end(): void {
     this.buffer = Buffer.alloc(0);
+    this.bodyLength = -1;
+    this.parts = [];
+    this.partsLength = 0;
+  }
+
+  /** Adds the start of `data` to the body; hands the body on once whole and returns what follows it. */
+  private collect(data: Buffer): Buffer {
+    const taken = Math.min(this.bodyLength - this.partsLength, data.length);
+    if (taken > 0) this.parts.push(data.subarray(0, taken));
+    this.partsLength += taken;
+    if (this.partsLength < this.bodyLength) return Buffer.alloc(0);
+    const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bodyLength);
+    this.parts = [];
+    this.partsLength = 0;
+    this.bodyLength = -1;
+    this.sink.frame(body);
+    return data.subarray(taken);
   }
 
   private drain(): void {
@@ -61,11 +85,10 @@ export class LspReader implements FrameReader {
         }
         this.bodyLength = length;
       }
-      if (this.buffer.length < this.bodyLength) return;
-      const body = this.buffer.subarray(0, this.bodyLength);
-      this.buffer = this.buffer.subarray(this.bodyLength);
-      this.bodyLength = -1;
-      this.sink.frame(body);
+      const rest = this.collect(this.buffer);
+      this.buffer = Buffer.alloc(0);
+      if (this.bodyLength >= 0) return;
+      this.buffer = rest;
     }
   }
 }
