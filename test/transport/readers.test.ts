@@ -90,14 +90,14 @@ describe("LspReader", () => {
     );
   });
 
-  it("skips an oversize body and reads the next frame; reports a header without a length", () => {
+  it("skips an oversize body and reads the next frame; reports a header without a length and hands it on", () => {
     const c = collector();
     const bad: string[] = [];
     const reader = new LspReader(c.sink, 5, (h) => bad.push(h));
     reader.push(Buffer.from(lsp("0123456789") + "X-Other: 1\r\n\r\n" + lsp("{}")));
     expect(c.oversized).toEqual([10]);
     expect(bad).toEqual(["X-Other: 1"]);
-    expect(c.frames).toEqual(["{}"]);
+    expect(c.frames).toEqual(["X-Other: 1", "{}"]);
   });
 });
 
