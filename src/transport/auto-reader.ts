@@ -21,7 +21,8 @@ export class AutoFrameReader implements FrameReader {
 
   push(chunk: Buffer): void {
     if (this.inner) return this.inner.push(chunk);
-    this.head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    // Leading whitespace means nothing to either framing; dropping it keeps what is held a few bytes long.
+    this.head = this.head.length === 0 ? chunk.subarray(leadingWhitespace(chunk)) : Buffer.concat([this.head, chunk]);
     const framing = detect(this.head);
     if (framing) this.start(framing);
   }
@@ -42,12 +43,13 @@ export class AutoFrameReader implements FrameReader {
 
 /** undefined while the bytes seen so far could still be either framing. */
 function detect(head: Buffer): Framing | undefined {
-  let i = 0;
-  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
-  const seen = head
-    .subarray(i, i + LSP_PREFIX.length)
-    .toString("latin1")
-    .toLowerCase();
+  const seen = head.subarray(0, LSP_PREFIX.length).toString("latin1").toLowerCase();
   if (!LSP_PREFIX.startsWith(seen)) return "ndjson";
   return seen.length === LSP_PREFIX.length ? "lsp" : undefined;
+}
+
+function leadingWhitespace(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return i;
 }

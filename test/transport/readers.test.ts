@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { AutoFrameReader } from "../../src/transport/auto-reader.js";
 import type { FrameReader, FrameSink, Framing } from "../../src/transport/frames.js";
 import { LspReader } from "../../src/transport/lsp-reader.js";
@@ -90,14 +90,14 @@ describe("LspReader", () => {
     );
   });
 
-  it("skips an oversize body and reads the next frame; reports a header without a length", () => {
+  it("skips an oversize body and reads the next frame; reports a header without a length and hands it on", () => {
     const c = collector();
     const bad: string[] = [];
     const reader = new LspReader(c.sink, 5, (h) => bad.push(h));
     reader.push(Buffer.from(lsp("0123456789") + "X-Other: 1\r\n\r\n" + lsp("{}")));
     expect(c.oversized).toEqual([10]);
     expect(bad).toEqual(["X-Other: 1"]);
-    expect(c.frames).toEqual(["{}"]);
+    expect(c.frames).toEqual(["X-Other: 1", "{}"]);
   });
 });
 
@@ -123,6 +123,33 @@ describe("AutoFrameReader", () => {
     const cuts = Array.from({ length: 20 }, (_, i) => i + 1);
     expect(detect(input, cuts)).toEqual({ framing: "lsp", frames: ['{"x":1}', '{"y":2}'] });
     expect(detect("content-length: 2\r\n\r\n{}").framing).toBe("lsp");
+  });
+
+  it("holds only the bytes that decide the framing, however much whitespace comes first", () => {
+    const concat = Buffer.concat;
+    let copied = 0;
+    const spy = vi.spyOn(Buffer, "concat").mockImplementation((list, totalLength) => {
+      const joined = concat(list, totalLength);
+      copied += joined.length;
+      return joined;
+    });
+    const c = collector();
+    try {
+      const reader = new AutoFrameReader(
+        c.sink,
+        1024,
+        () => {},
+        () => {},
+      );
+      const blank = Buffer.alloc(1024, "\r\n \t");
+      for (let i = 0; i < 1024; i++) reader.push(blank);
+      for (const byte of Buffer.from(lsp("{}"))) reader.push(Buffer.from([byte]));
+    } finally {
+      spy.mockRestore();
+    }
+    // Keeping the whitespace would copy everything held so far on every push: about 512 MiB here.
+    expect(copied).toBeLessThan(4096);
+    expect(c.frames).toEqual(["{}"]);
   });
 
   it("stays with NDJSON for anything else, including a short stream", () => {
