@@ -125,6 +125,7 @@ export class RpcConnection implements FrameSink {
 
   /** The output stream emitted 'drain'. */
   outputDrained(): void {
+    this.options.writer.drained();
     this.outputBlocked = false;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
