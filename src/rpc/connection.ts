@@ -2,6 +2,7 @@ import type { FrameSink } from "../transport/frames.js";
 import type { FrameWriter, Piece } from "../transport/frame-writer.js";
 import type { Logger } from "../log.js";
 import type { MaybePromise } from "../store/types.js";
+import { AnswerBudget, answerBytes } from "./answer-budget.js";
 import { encodeError, encodeNotification, encodeResult } from "./encode.js";
 import { ErrorCode, RequestError, invalidParams, isZodError, requestError } from "./errors.js";
 import { classify, parseFrame, type Incoming, type RequestId } from "./messages.js";
@@ -35,6 +36,8 @@ export interface ConnectionOptions {
    * answered before the next waits (default DEFAULT_MAX_IN_FLIGHT).
    */
   maxInFlight?: number;
+  /** Bytes of answers started and not yet written before the next request waits (default DEFAULT_ANSWER_BUDGET). */
+  answerBudget?: number;
 }
 
 /**
@@ -45,6 +48,9 @@ export interface ConnectionOptions {
  * were faster at 384–512 than at 1,024, Redis appends no slower, SQLite unchanged.
  */
 const DEFAULT_MAX_IN_FLIGHT = 512;
+
+/** Thousands of small answers, or a few large ones: what a connection holds besides its output buffer. */
+const DEFAULT_ANSWER_BUDGET = 16 * 1024 * 1024;
 
 const CANCEL_METHODS = new Set(["$/cancel_request", "$/cancelRequest"]);
 
@@ -76,12 +82,16 @@ interface Job {
   readonly exclusive: boolean;
   /** Request ids this job answers, for cancellation while it waits. */
   readonly ids: readonly RequestId[];
+  /** The method whose answers its own is expected to be like; undefined when it can only answer an error. */
+  readonly method: string | undefined;
   readonly batch: Batch | undefined;
   cancelled: boolean;
   /** Started once; dropped then, so that a job waiting on a remote store no longer holds its request. */
   run: ((self: Job) => Output | typeof LATER) | undefined;
   done: boolean;
   output: Output;
+  /** Bytes charged to the answer budget from its start until its answer is written. */
+  charge: number;
 }
 
 /**
@@ -89,6 +99,10 @@ interface Job {
  * when its handler is synchronous; asynchronous handlers (remote stores) are started in order and may
  * overlap, but their responses still leave in order. An `exclusive` handler waits for every earlier
  * one and holds back every later one. The items of a batch run the same way, as requests of their own.
+ *
+ * Memory is bounded by bytes, not by what one input chunk or batch holds: while the output is backed
+ * up, no request starts (and input stops being read), and the answers started but not yet written
+ * stay within an AnswerBudget.
  */
 export class RpcConnection implements FrameSink {
   private readonly waiting = new Queue<Job>();
@@ -99,6 +113,7 @@ export class RpcConnection implements FrameSink {
   private idleWaiters: (() => void)[] = [];
   private flushScheduled = false;
   private readonly maxInFlight: number;
+  private readonly budget: AnswerBudget;
   private readonly context: RequestContext = {
     notify: (method, params) => this.options.writer.message(encodeNotification(method, params)),
     drained: () => {
@@ -110,6 +125,7 @@ export class RpcConnection implements FrameSink {
 
   constructor(private readonly options: ConnectionOptions) {
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.budget = new AnswerBudget(options.answerBudget ?? DEFAULT_ANSWER_BUDGET);
   }
 
   // FrameSink: called by the frame reader.
@@ -141,7 +157,7 @@ export class RpcConnection implements FrameSink {
     this.updatePause();
   }
 
-  /** The output stream emitted 'drain'. */
+  /** The output stream emitted 'drain': the requests that waited for it start. */
   outputDrained(): void {
     this.options.writer.drained();
     const waiters = this.drainWaiters;
@@ -183,14 +199,20 @@ export class RpcConnection implements FrameSink {
       if (job.exclusive && this.running.length > 0) break;
       // A batch's items would otherwise all start at once: thousands of commands queued on a remote store.
       if (this.running.length >= this.maxInFlight) break;
+      // While the output is backed up every request waits, a small one too: answers leave in order.
+      if (this.options.writer.blocked) break;
+      const charge = job.method === undefined || job.cancelled ? 0 : this.budget.expect(job.method);
+      if (!this.budget.fits(charge)) break;
       this.waiting.shift();
-      this.start(job);
+      this.start(job, charge);
     }
     this.updatePause();
   }
 
-  private start(job: Job): void {
+  private start(job: Job, charge: number): void {
     this.running.push(job);
+    job.charge = charge;
+    this.budget.charge(charge);
     if (job.cancelled) return this.complete(job, encodeError(job.ids[0] ?? null, ErrorCode.RequestCancelled, "Request cancelled"));
     let output: Output | typeof LATER;
     try {
@@ -214,14 +236,20 @@ export class RpcConnection implements FrameSink {
     this.scheduleFlush();
   }
 
+  /** From now until it is written, the job is charged what its answer takes. */
   private complete(job: Job, output: Output): void {
     job.output = output;
     job.done = true;
+    const bytes = output ? answerBytes(output) : 0;
+    if (output && job.method !== undefined) this.budget.learn(job.method, bytes);
+    this.budget.charge(bytes - job.charge);
+    job.charge = bytes;
   }
 
   private writeFinished(): void {
     while (this.running.length > 0 && this.running[0]!.done) {
       const job = this.running.shift()!;
+      this.budget.release(job.charge);
       if (job.batch) this.writeItem(job.batch, job);
       else if (job.output) this.options.writer.message(job.output);
     }
@@ -285,10 +313,10 @@ export class RpcConnection implements FrameSink {
       case "invalid":
         return errorJob(message.id, message.error, batch);
       case "response":
-        return job(NO_IDS, false, batch, () => undefined);
+        return job(NO_IDS, false, undefined, batch, () => undefined);
       case "notification": {
         const entry = this.options.methods.get(message.method);
-        return job(NO_IDS, entry?.exclusive ?? false, batch, (self) => {
+        return job(NO_IDS, entry?.exclusive ?? false, entry ? message.method : undefined, batch, (self) => {
           if (!entry) return undefined;
           return this.call(self, entry, message.params, undefined);
         });
@@ -296,7 +324,7 @@ export class RpcConnection implements FrameSink {
       case "request": {
         const entry = this.options.methods.get(message.method);
         const ids = batch ? NO_IDS : [message.id];
-        return job(ids, entry?.exclusive ?? false, batch, (self) => {
+        return job(ids, entry?.exclusive ?? false, entry ? message.method : undefined, batch, (self) => {
           if (!entry)
             return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
           return this.call(self, entry, message.params, message.id);
@@ -353,10 +381,16 @@ export class RpcConnection implements FrameSink {
   }
 }
 
-function job(ids: readonly RequestId[], exclusive: boolean, batch: Batch | undefined, run: (self: Job) => Output | typeof LATER): Job {
-  return { ids, exclusive, batch, run, cancelled: false, done: false, output: undefined };
+function job(
+  ids: readonly RequestId[],
+  exclusive: boolean,
+  method: string | undefined,
+  batch: Batch | undefined,
+  run: (self: Job) => Output | typeof LATER,
+): Job {
+  return { ids, exclusive, method, batch, run, cancelled: false, done: false, output: undefined, charge: 0 };
 }
 
 function errorJob(id: RequestId, error: RequestError, batch?: Batch): Job {
-  return job(NO_IDS, false, batch, () => encodeError(id, error.code, error.message, error.data));
+  return job(NO_IDS, false, undefined, batch, () => encodeError(id, error.code, error.message, error.data));
 }
