@@ -182,4 +182,27 @@ describe("a client that stops reading large answers", () => {
     s.child.stdin.end();
     expect(s.stderr()).toBe("");
   }, 300_000);
+
+  it("a session/load of 128 messages of 1 MiB: memory stays within 64 MiB and one message; every chunk arrives in order, then the answer", async () => {
+    const updates = 16;
+    const s = await sidecarWithLargeSession(updates);
+    const count = updates * MESSAGES;
+    const baseline = await peakOnceFlat(s.child.pid);
+    s.child.stdout.pause();
+    s.child.stdin.write(rpc("load", "session/load", { sessionId: s.sessionId, cwd: "/tmp", mcpServers: [] }));
+    const peak = await peakOnceFlat(s.child.pid);
+    expect(peak - baseline).toBeLessThan(ALLOWED_GROWTH + MiB);
+
+    const before = s.out.lineEnds.length;
+    s.child.stdout.resume();
+    await s.lines(before + count + 1, 120_000);
+    const heads = s.out.heads.slice(before);
+    heads.slice(0, count).forEach((head, i) => {
+      expect(head, `chunk ${i}`).toContain('"method":"session/update"');
+      expect(head, `chunk ${i}`).toContain(`"messageId":"m${i}"`);
+    });
+    expect(JSON.parse(heads[count]!)).toEqual({ jsonrpc: "2.0", id: "load", result: {} });
+    s.child.stdin.end();
+    expect(s.stderr()).toBe("");
+  }, 300_000);
 });
