@@ -3,21 +3,31 @@ import type { SessionRecord, SessionStore } from "../store/types.js";
 import { Notification } from "./methods.js";
 import type { Message } from "./schemas.js";
 
-const SLICE = 256;
+/** Messages read at once, at most. */
+const SLICE_MESSAGES = 256;
+/** Bytes of stored messages read at once, about: a slice of large messages is a few of them. */
+const SLICE_BYTES = 1024 * 1024;
 
 /**
  * Streams a session's context as ACP `session/update` notifications, a slice at a time, waiting for
- * the output to drain between slices: a 100,000-message replay never sits in memory whole.
+ * the output to drain between slices: a 100,000-message replay never sits in memory whole. Message
+ * sizes are known only once read, so the first slice is one message and each next one is sized from
+ * the last (growing at most fourfold).
  */
 export async function replay(store: SessionStore, session: SessionRecord, ctx: RequestContext): Promise<void> {
-  for (let from = 0; from < session.messageCount; from += SLICE) {
-    const slice = await store.readMessages(session.sessionId, from, Math.min(SLICE, session.messageCount - from));
+  let count = 1;
+  for (let from = 0; from < session.messageCount;) {
+    const slice = await store.readMessages(session.sessionId, from, Math.min(count, session.messageCount - from));
     if (slice.length === 0) return;
+    let bytes = 0;
     for (const json of slice) {
+      bytes += json.length;
       const message = JSON.parse(json.toString("utf8")) as Message;
       for (const update of replayUpdates(message)) ctx.notify(Notification.sessionUpdate, { sessionId: session.sessionId, update });
     }
     await ctx.drained();
+    from += slice.length;
+    count = Math.max(1, Math.min(SLICE_MESSAGES, count * 4, Math.floor((slice.length * SLICE_BYTES) / Math.max(bytes, 1))));
   }
 }
 

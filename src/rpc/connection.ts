@@ -2,14 +2,16 @@ import type { FrameSink } from "../transport/frames.js";
 import type { FrameWriter, Piece } from "../transport/frame-writer.js";
 import type { Logger } from "../log.js";
 import type { MaybePromise } from "../store/types.js";
-import { encodeArray, encodeError, encodeNotification, encodeResult } from "./encode.js";
+import { AnswerBudget, answerBytes } from "./answer-budget.js";
+import { encodeError, encodeNotification, encodeResult } from "./encode.js";
 import { ErrorCode, RequestError, invalidParams, isZodError, requestError } from "./errors.js";
 import { classify, parseFrame, type Incoming, type RequestId } from "./messages.js";
+import { Queue } from "./queue.js";
 
 export interface RequestContext {
   /** Sends a notification now, ahead of this request's response. */
   notify(method: string, params: unknown): void;
-  /** Resolves once everything written so far has left for the peer (backpressure for long replies). */
+  /** Resolves once the output is no longer backed up (backpressure for long replies). */
   drained(): Promise<void>;
 }
 
@@ -29,8 +31,13 @@ export interface ConnectionOptions {
   mapError?: (err: unknown) => RequestError | undefined;
   /** Told true when input should stop being read (output backed up, or too much in flight), false to resume. */
   onPause?: (paused: boolean) => void;
-  /** Requests read but not yet answered before input stops being read (default DEFAULT_MAX_IN_FLIGHT). */
+  /**
+   * Requests read but not yet answered before input stops being read, and started but not yet
+   * answered before the next waits (default DEFAULT_MAX_IN_FLIGHT).
+   */
   maxInFlight?: number;
+  /** Bytes of answers started and not yet written before the next request waits (default DEFAULT_ANSWER_BUDGET). */
+  answerBudget?: number;
 }
 
 /**
@@ -42,61 +49,90 @@ export interface ConnectionOptions {
  */
 const DEFAULT_MAX_IN_FLIGHT = 512;
 
+/** Thousands of small answers, or a few large ones: what a connection holds besides its output buffer. */
+const DEFAULT_ANSWER_BUDGET = 16 * 1024 * 1024;
+
 const CANCEL_METHODS = new Set(["$/cancel_request", "$/cancelRequest"]);
 
 /** A job's answer: the pieces of its response, or nothing (a notification's). */
 type Output = Piece[] | undefined;
 
-/** What a job's run returns when its handler answers later: the answer then goes to settled(). */
+/** What a job's run returns when its handler answers later: the answer then goes to finish(). */
 const LATER = Symbol("later");
+
+const NO_IDS: readonly RequestId[] = [];
+const ARRAY_OPEN = ["["];
+const ARRAY_SEPARATOR = [","];
+const ARRAY_CLOSE = ["]"];
+
+/** A batch whose items run as requests of their own; their answers leave as one array. */
+interface Batch {
+  /** Items whose answers are not in the array yet. */
+  unwritten: number;
+  /**
+   * Exclusive items not yet answered. Their notifications (a replay) must come before the array, so
+   * until the last has answered, the answers before it wait here instead of opening the array.
+   */
+  exclusives: number;
+  held: Piece[][];
+  opened: boolean;
+}
 
 interface Job {
   readonly exclusive: boolean;
   /** Request ids this job answers, for cancellation while it waits. */
   readonly ids: readonly RequestId[];
+  /** The method whose answers its own is expected to be like; undefined when it can only answer an error. */
+  readonly method: string | undefined;
+  readonly batch: Batch | undefined;
   cancelled: boolean;
   /** Started once; dropped then, so that a job waiting on a remote store no longer holds its request. */
   run: ((self: Job) => Output | typeof LATER) | undefined;
-  /** Where a later answer goes, for an item of a batch; a job of its own is finished with it. */
-  settle: ((output: Output) => void) | undefined;
   done: boolean;
   output: Output;
+  /** Bytes charged to the answer budget from its start until its answer is written. */
+  charge: number;
 }
 
 /**
  * Frames in, responses out, in arrival order. Each request runs to completion before the next starts
  * when its handler is synchronous; asynchronous handlers (remote stores) are started in order and may
  * overlap, but their responses still leave in order. An `exclusive` handler waits for every earlier
- * one and holds back every later one.
+ * one and holds back every later one. The items of a batch run the same way, as requests of their own.
+ *
+ * Memory is bounded by bytes, not by what one input chunk or batch holds: while the output is backed
+ * up, no request starts (and input stops being read), and the answers started but not yet written
+ * stay within an AnswerBudget.
  */
 export class RpcConnection implements FrameSink {
-  private readonly waiting: Job[] = [];
+  private readonly waiting = new Queue<Job>();
   private readonly running: Job[] = [];
   private exclusiveRunning = false;
-  private outputBlocked = false;
   private paused = false;
   private drainWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private flushScheduled = false;
   private readonly maxInFlight: number;
+  private readonly budget: AnswerBudget;
   private readonly context: RequestContext = {
     notify: (method, params) => this.options.writer.message(encodeNotification(method, params)),
     drained: () => {
       this.flush();
-      if (!this.outputBlocked) return Promise.resolve();
+      if (!this.options.writer.blocked) return Promise.resolve();
       return new Promise((resolve) => this.drainWaiters.push(resolve));
     },
   };
 
   constructor(private readonly options: ConnectionOptions) {
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.budget = new AnswerBudget(options.answerBudget ?? DEFAULT_ANSWER_BUDGET);
   }
 
   // FrameSink: called by the frame reader.
   frame(body: Buffer): void {
     const parsed = parseFrame(body);
     if (parsed instanceof RequestError) return this.enqueue(errorJob(null, parsed));
-    if (Array.isArray(parsed)) return this.enqueue(this.batchJob(parsed));
+    if (Array.isArray(parsed)) return this.enqueueBatch(parsed);
     const message = classify(parsed);
     if (message.kind === "notification" && CANCEL_METHODS.has(message.method)) return this.cancel(message.params);
     this.enqueue(this.messageJob(message));
@@ -117,19 +153,18 @@ export class RpcConnection implements FrameSink {
   /** Writes whatever is buffered: the transport calls it once per input chunk. */
   flush(): void {
     this.flushScheduled = false;
-    if (!this.options.writer.flush()) {
-      this.outputBlocked = true;
-      this.updatePause();
-    }
+    this.options.writer.flush();
+    this.updatePause();
   }
 
-  /** The output stream emitted 'drain'. */
+  /** The output stream emitted 'drain': the requests that waited for it start. */
   outputDrained(): void {
-    this.outputBlocked = false;
+    this.options.writer.drained();
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
-    this.updatePause();
+    this.pump();
+    this.scheduleFlush();
   }
 
   /** Resolves when every request received so far has been answered and written. */
@@ -146,24 +181,39 @@ export class RpcConnection implements FrameSink {
     this.pump();
   }
 
+  private enqueueBatch(items: unknown[]): void {
+    if (items.length === 0) return this.enqueue(errorJob(null, requestError(ErrorCode.InvalidRequest, "Invalid request: empty batch")));
+    const batch: Batch = { unwritten: items.length, exclusives: 0, held: [], opened: false };
+    for (const item of items) {
+      const job = this.messageJob(classify(item), batch);
+      if (job.exclusive) batch.exclusives++;
+      this.waiting.push(job);
+    }
+    this.pump();
+  }
+
   private pump(): void {
     // Answered jobs leave `running` first: an exclusive job waits only for unfinished ones.
     for (this.writeFinished(); this.waiting.length > 0 && !this.exclusiveRunning; this.writeFinished()) {
-      const job = this.waiting[0]!;
+      const job = this.waiting.peek()!;
       if (job.exclusive && this.running.length > 0) break;
+      // A batch's items would otherwise all start at once: thousands of commands queued on a remote store.
+      if (this.running.length >= this.maxInFlight) break;
+      // While the output is backed up every request waits, a small one too: answers leave in order.
+      if (this.options.writer.blocked) break;
+      const charge = job.method === undefined || job.cancelled ? 0 : this.budget.expect(job.method);
+      if (!this.budget.fits(charge)) break;
       this.waiting.shift();
-      this.start(job);
+      this.start(job, charge);
     }
     this.updatePause();
   }
 
-  private start(job: Job): void {
+  private start(job: Job, charge: number): void {
     this.running.push(job);
-    if (job.cancelled) {
-      job.output = encodeError(job.ids[0] ?? null, ErrorCode.RequestCancelled, "Request cancelled");
-      job.done = true;
-      return;
-    }
+    job.charge = charge;
+    this.budget.charge(charge);
+    if (job.cancelled) return this.complete(job, encodeError(job.ids[0] ?? null, ErrorCode.RequestCancelled, "Request cancelled"));
     let output: Output | typeof LATER;
     try {
       const run = job.run!;
@@ -174,32 +224,34 @@ export class RpcConnection implements FrameSink {
       this.options.log.error("request failed outside its handler", err);
       output = encodeError(job.ids[0] ?? null, ErrorCode.InternalError, "Internal error");
     }
-    if (output !== LATER) {
-      job.output = output;
-      job.done = true;
-      return;
-    }
+    if (output !== LATER) return this.complete(job, output);
     if (job.exclusive) this.exclusiveRunning = true;
   }
 
   /** A job's answer has come later. */
-  private settled(job: Job, output: Output): void {
-    if (job.settle) job.settle(output);
-    else this.finish(job, output);
-  }
-
   private finish(job: Job, output: Output): void {
-    job.output = output;
-    job.done = true;
+    this.complete(job, output);
     if (job.exclusive) this.exclusiveRunning = false;
     this.pump();
     this.scheduleFlush();
   }
 
+  /** From now until it is written, the job is charged what its answer takes. */
+  private complete(job: Job, output: Output): void {
+    job.output = output;
+    job.done = true;
+    const bytes = output ? answerBytes(output) : 0;
+    if (output && job.method !== undefined) this.budget.learn(job.method, bytes);
+    this.budget.charge(bytes - job.charge);
+    job.charge = bytes;
+  }
+
   private writeFinished(): void {
     while (this.running.length > 0 && this.running[0]!.done) {
       const job = this.running.shift()!;
-      if (job.output) this.options.writer.message(job.output);
+      this.budget.release(job.charge);
+      if (job.batch) this.writeItem(job.batch, job);
+      else if (job.output) this.options.writer.message(job.output);
     }
     if (this.waiting.length === 0 && this.running.length === 0 && this.idleWaiters.length > 0) {
       this.flush();
@@ -215,8 +267,32 @@ export class RpcConnection implements FrameSink {
     queueMicrotask(() => this.flush());
   }
 
+  /** An item's answer joins its batch's array, which is written as its answers come and closed after the last. */
+  private writeItem(batch: Batch, item: Job): void {
+    batch.unwritten--;
+    if (item.exclusive) batch.exclusives--;
+    if (item.output) batch.held.push(item.output);
+    if (batch.exclusives > 0) return;
+    const writer = this.options.writer;
+    for (const output of batch.held) {
+      if (batch.opened) {
+        writer.appendToMessage(ARRAY_SEPARATOR);
+      } else {
+        writer.beginMessage();
+        writer.appendToMessage(ARRAY_OPEN);
+        batch.opened = true;
+      }
+      writer.appendToMessage(output);
+    }
+    batch.held.length = 0;
+    if (batch.unwritten === 0 && batch.opened) {
+      writer.appendToMessage(ARRAY_CLOSE);
+      writer.endMessage();
+    }
+  }
+
   private updatePause(): void {
-    const paused = this.outputBlocked || this.running.length + this.waiting.length >= this.maxInFlight;
+    const paused = this.options.writer.blocked || this.running.length + this.waiting.length >= this.maxInFlight;
     if (paused !== this.paused) {
       this.paused = paused;
       this.options.onPause?.(paused);
@@ -231,22 +307,24 @@ export class RpcConnection implements FrameSink {
     for (const job of this.waiting) if (job.ids.length === 1 && job.ids[0] === id) job.cancelled = true;
   }
 
-  private messageJob(message: Incoming): Job {
+  /** A job for one message, standing alone or an item of `batch` (items are not cancelled one by one). */
+  private messageJob(message: Incoming, batch?: Batch): Job {
     switch (message.kind) {
       case "invalid":
-        return errorJob(message.id, message.error);
+        return errorJob(message.id, message.error, batch);
       case "response":
-        return job([], false, () => undefined);
+        return job(NO_IDS, false, undefined, batch, () => undefined);
       case "notification": {
         const entry = this.options.methods.get(message.method);
-        return job([], entry?.exclusive ?? false, (self) => {
+        return job(NO_IDS, entry?.exclusive ?? false, entry ? message.method : undefined, batch, (self) => {
           if (!entry) return undefined;
           return this.call(self, entry, message.params, undefined);
         });
       }
       case "request": {
         const entry = this.options.methods.get(message.method);
-        return job([message.id], entry?.exclusive ?? false, (self) => {
+        const ids = batch ? NO_IDS : [message.id];
+        return job(ids, entry?.exclusive ?? false, entry ? message.method : undefined, batch, (self) => {
           if (!entry)
             return encodeError(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`, { method: message.method });
           return this.call(self, entry, message.params, message.id);
@@ -255,37 +333,9 @@ export class RpcConnection implements FrameSink {
     }
   }
 
-  private batchJob(items: unknown[]): Job {
-    if (items.length === 0) return errorJob(null, requestError(ErrorCode.InvalidRequest, "Invalid request: empty batch"));
-    const messages = items.map(classify);
-    const jobs = messages.map((m) => this.messageJob(m));
-    const exclusive = jobs.some((j) => j.exclusive);
-    return job([], exclusive, (self) => {
-      const outputs: Piece[][] = [];
-      // The items run in order, each once the one before has answered.
-      const runFrom = (index: number): Output | typeof LATER => {
-        for (let i = index; i < jobs.length; i++) {
-          const item = jobs[i]!;
-          const out = item.run!(item);
-          if (out === LATER) {
-            item.settle = (o) => {
-              if (o) outputs.push(o);
-              const rest = runFrom(i + 1);
-              if (rest !== LATER) this.settled(self, rest);
-            };
-            return LATER;
-          }
-          if (out) outputs.push(out);
-        }
-        return outputs.length > 0 ? encodeArray(outputs) : undefined;
-      };
-      return runFrom(0);
-    });
-  }
-
   /**
    * Runs a handler: its answer now, or LATER when it returns a promise (the answer then goes to
-   * settled()). Its reactions settle the job themselves, so that a request waiting on a remote store
+   * finish()). Its reactions finish the job themselves, so that a request waiting on a remote store
    * holds one promise and two closures here.
    */
   private call(job: Job, entry: MethodEntry, params: unknown, id: RequestId | undefined): Output | typeof LATER {
@@ -297,8 +347,8 @@ export class RpcConnection implements FrameSink {
     }
     if (!(result instanceof Promise)) return this.answer(id, result, false);
     result.then(
-      (value) => this.settled(job, this.answer(id, value, false)),
-      (err: unknown) => this.settled(job, this.answer(id, err, true)),
+      (value) => this.finish(job, this.answer(id, value, false)),
+      (err: unknown) => this.finish(job, this.answer(id, err, true)),
     );
     return LATER;
   }
@@ -331,10 +381,16 @@ export class RpcConnection implements FrameSink {
   }
 }
 
-function job(ids: RequestId[], exclusive: boolean, run: (self: Job) => Output | typeof LATER): Job {
-  return { ids, exclusive, run, settle: undefined, cancelled: false, done: false, output: undefined };
+function job(
+  ids: readonly RequestId[],
+  exclusive: boolean,
+  method: string | undefined,
+  batch: Batch | undefined,
+  run: (self: Job) => Output | typeof LATER,
+): Job {
+  return { ids, exclusive, method, batch, run, cancelled: false, done: false, output: undefined, charge: 0 };
 }
 
-function errorJob(id: RequestId, error: RequestError): Job {
-  return job([], false, () => encodeError(id, error.code, error.message, error.data));
+function errorJob(id: RequestId, error: RequestError, batch?: Batch): Job {
+  return job(NO_IDS, false, undefined, batch, () => encodeError(id, error.code, error.message, error.data));
 }

@@ -6,10 +6,11 @@ import { RpcConnection, type MethodEntry } from "../../src/rpc/connection.js";
 import { FrameWriter } from "../../src/transport/frame-writer.js";
 
 function setup(methods: Record<string, MethodEntry>, writable = () => true) {
-  const out: string[] = [];
+  // A batch's array line may span several writes: only whole lines count.
+  let out = "";
   const errors: string[] = [];
   const log: Logger = { error: (m, e) => errors.push(`${m} ${e instanceof Error ? e.stack : ""}`), warn() {}, info() {}, debug() {} };
-  const writer = new FrameWriter({ write: (b) => (out.push(...String(b).split("\n").filter(Boolean)), writable()) });
+  const writer = new FrameWriter({ write: (b) => ((out += String(b)), writable()) });
   const pauses: boolean[] = [];
   const connection = new RpcConnection({
     writer,
@@ -22,7 +23,11 @@ function setup(methods: Record<string, MethodEntry>, writable = () => true) {
     for (const line of lines) connection.frame(Buffer.from(typeof line === "string" ? line : JSON.stringify(line)));
     connection.flush();
   };
-  const messages = () => out.map((l) => JSON.parse(l));
+  const messages = () =>
+    out
+      .split("\n")
+      .slice(0, -1)
+      .map((l) => JSON.parse(l));
   return { connection, send, messages, errors, pauses };
 }
 
@@ -134,12 +139,12 @@ describe("RpcConnection", () => {
     expect(messages()).toHaveLength(2);
   });
 
-  it("runs a batch's items one after another when they answer later, and answers the batch once all have", async () => {
+  it("pipelines a batch's items as it does separate lines: each starts without waiting for the one before, the array keeps their order", async () => {
     const started: string[] = [];
-    const pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+    const pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
     const later = (name: string) => () => {
       started.push(name);
-      return new Promise((resolve, reject) => pending.set(name, { resolve, reject }));
+      return new Promise((resolve, reject) => pending.push({ resolve, reject }));
     };
     const { send, messages } = setup({
       a: { handle: later("a") },
@@ -147,18 +152,23 @@ describe("RpcConnection", () => {
       c: { handle: later("c") },
       now: { handle: () => "now" },
     });
+    // One answer of each method first: a method not answered yet runs alone, its answer's size unknown.
+    send(req("a", "a"), req("b", "b"), req("c", "c"), req("now", "now"));
+    for (let i = 0; i < 3; i++) {
+      pending.shift()!.resolve("warm");
+      await tick();
+    }
+    expect(messages()).toHaveLength(4);
+    started.length = 0;
     send([req(1, "a"), { jsonrpc: "2.0", method: "b" }, req(2, "now"), req(3, "c"), req(4, "zz")], req(5, "now"));
-    expect(started).toEqual(["a"]);
-    pending.get("a")!.resolve("A");
-    await tick();
-    expect(started).toEqual(["a", "b"]);
-    pending.get("b")!.resolve("B");
-    await tick();
     expect(started).toEqual(["a", "b", "c"]);
-    expect(messages()).toEqual([]);
-    pending.get("c")!.reject(new Error("secret detail"));
+    pending[2]!.reject(new Error("secret detail"));
+    pending[1]!.resolve("B");
     await tick();
-    expect(messages()).toEqual([
+    expect(messages()).toHaveLength(4);
+    pending[0]!.resolve("A");
+    await tick();
+    expect(messages().slice(4)).toEqual([
       [
         { jsonrpc: "2.0", id: 1, result: "A" },
         { jsonrpc: "2.0", id: 2, result: "now" },
@@ -167,6 +177,28 @@ describe("RpcConnection", () => {
       ],
       { jsonrpc: "2.0", id: 5, result: "now" },
     ]);
+  });
+
+  it("starts at most maxInFlight requests; the next starts as the first is written", async () => {
+    const pending: (() => void)[] = [];
+    let started = 0;
+    // setup() allows 4 in flight.
+    const { send, messages } = setup({
+      slow: { handle: () => (started++, new Promise<string>((resolve) => pending.push(() => resolve("s")))) },
+    });
+    send(req("warm", "slow"));
+    pending.shift()!();
+    await tick();
+    send([...Array.from({ length: 10 }, (_, n) => req(n, "slow"))]);
+    expect(started).toBe(1 + 4);
+    pending.shift()!();
+    await tick();
+    expect(started).toBe(1 + 5);
+    while (pending.length > 0) {
+      pending.shift()!();
+      await tick();
+    }
+    expect(messages()[1].map((a: any) => a.id)).toEqual(Array.from({ length: 10 }, (_, n) => n));
   });
 
   it("answers two in-flight requests with the same id", async () => {
