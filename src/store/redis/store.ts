@@ -16,7 +16,7 @@
  * Time: deadlines and creation order are kept on the Redis server's clock (redis-clock.ts).
  *
  * Throughput: operations started in the same event-loop turn go to Redis as script calls of up to 64
- * operations per bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar
+ * operations per bucket (ScriptBatcher in batcher.ts). A reply leaves out what this sidecar
  * already holds: the session's fields when none changed since its copy (only revision, lastAccessed
  * and the count travel), and a read's window of messages when the revision has not moved since it
  * read the same window (window-cache.ts); a read that finds both still right gets lastAccessed alone.
@@ -40,7 +40,8 @@ import { ServerClock } from "./clock.js";
 import { checkLayout, connect, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
 import { ExpiryFeed } from "./expiry-feed.js";
 import { KeyLayout } from "./keys.js";
-import { ScriptBatcher, STATUS, type Arg, type OperationName, type Reply } from "./scripts.js";
+import { ScriptBatcher, type Arg } from "./batcher.js";
+import { STATUS, type OperationName, type Reply } from "./scripts.js";
 import { WindowCache } from "./window-cache.js";
 import type {
   ContextWindow,
@@ -404,7 +405,7 @@ export class RedisStore implements SessionStore {
    */
   private atSession<T = Reply>(name: OperationName, sessionId: string, args: Arg[], then: (reply: Reply) => T = identity): Promise<T> {
     const bucket = this.placed.get(sessionId) ?? this.keys.home(sessionId);
-    return this.batcher.run(name, bucket, args, (reply) =>
+    return this.batcher.run(name, bucket, args, (reply: Reply) =>
       reply[0] === STATUS.missing || reply[0] === STATUS.redirect
         ? this.locate(name, sessionId, args, { reply, bucket }).then((r) => then(r.reply))
         : then(reply),
