@@ -1,10 +1,10 @@
 /**
- * Batching operations into calls of the batch script (scripts.ts): pipelined requests then cost one
+ * Batching operations into calls of the batch script (script.ts): pipelined requests then cost one
  * script call per batch, not one per request, in the client and on Redis's one thread alike. How the
- * arguments travel, and how the script reads them: the top of scripts.ts.
+ * arguments travel, and how the script reads them: lua/arguments.lua.
  */
 import { Packr } from "msgpackr";
-import type { OperationName } from "./scripts.js";
+import type { OperationName } from "./script.js";
 
 /** An operation's argument: text and numbers go packed, bytes (long messages) as arguments of their own. */
 export type Arg = string | number | Buffer;

@@ -1,7 +1,7 @@
 /**
  * The Redis store (single Redis or Redis Cluster, through ioredis), shared by every sidecar that
- * points at it. Layout: redis-keys.ts; the atomic operations: redis-scripts.ts; connecting:
- * redis-connection.ts; expiry notifications: redis-expiry-feed.ts.
+ * points at it. Layout: keys.ts; the atomic operations: lua/ (assembled by script.ts); batching them:
+ * batcher.ts; connecting: connection.ts; expiry notifications: expiry-feed.ts.
  *
  * Where a fork lives: with its parent, in its lineage root's bucket, because it reads the parent's
  * history segments and every script must stay in one slot. Its id (a UUID chosen by the sidecar)
@@ -13,7 +13,7 @@
  * leaves at worst an unreachable fork that expires like any other, and an interrupted delete a
  * dangling alias that the next lookup removes.
  *
- * Time: deadlines and creation order are kept on the Redis server's clock (redis-clock.ts).
+ * Time: deadlines and creation order are kept on the Redis server's clock (clock.ts).
  *
  * Throughput: operations started in the same event-loop turn go to Redis as script calls of up to 64
  * operations per bucket (ScriptBatcher in batcher.ts). A reply leaves out what this sidecar
@@ -41,7 +41,8 @@ import { checkLayout, connect, parseTarget, reportOutages, storeError, type Clie
 import { ExpiryFeed } from "./expiry-feed.js";
 import { KeyLayout } from "./keys.js";
 import { ScriptBatcher, type Arg } from "./batcher.js";
-import { STATUS, type OperationName, type Reply } from "./scripts.js";
+import type { OperationName } from "./script.js";
+import { STATUS } from "./shared.js";
 import { WindowCache } from "./window-cache.js";
 import type {
   ContextWindow,
@@ -59,7 +60,9 @@ import type {
   UpdateResult,
 } from "../types.js";
 
-type BatchCall = (key: string, bucketPrefix: string, packed: Buffer, ...buffers: Buffer[]) => Promise<Reply[]>;
+type BatchCall = (key: string, bucketPrefix: string, packed: Buffer, ...buffers: Buffer[]) => Promise<unknown[]>;
+/** A script's reply, read by position. */
+type Reply = any;
 
 /** Expiry events kept per bucket stream (approximately): plenty for sidecars polling every few hundred ms. */
 const STREAM_LENGTH = 10_000;
@@ -96,7 +99,7 @@ export async function openRedisStore(url: string, options: StoreOptions, backend
   }
 }
 
-/** A session's record as last read here, and its version (the field ve: see RECORD_FIELDS). */
+/** A session's record as last read here, and its version (the field ve: see lua/shared.lua). */
 interface CachedRecord {
   record: SessionRecord;
   version: string;
@@ -357,7 +360,7 @@ export class RedisStore implements SessionStore {
     this.feed.subscribe(listener);
   }
 
-  /** Keys under the prefix, but the layout record and the expiry streams (capped; see redis-keys.ts). */
+  /** Keys under the prefix, but the layout record and the expiry streams (capped; see keys.ts). */
   async footprint(): Promise<Record<string, number>> {
     const nodes = this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
     let keys = 0;
@@ -605,7 +608,7 @@ function withCounters(record: SessionRecord, revision: number, lastAccessed: num
   };
 }
 
-/** A creation's nonce (see RECORD_FIELDS). */
+/** A creation's nonce (see ve in lua/shared.lua). */
 const nonce = () => randomBytes(6).toString("base64url");
 
 const WHOLE_CONTEXT = "0:-1:";
