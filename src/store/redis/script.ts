@@ -38,7 +38,8 @@ export function luaFile(name: string): string {
   try {
     return readFileSync(url, "utf8");
   } catch (err) {
-    throw new StoreOpenError(`redis store: cannot read its Lua script ${url.pathname}: ${(err as Error).message}`);
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new StoreOpenError(`redis store: cannot read its Lua script ${url.pathname} (${why})`);
   }
 }
 
