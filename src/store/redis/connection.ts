@@ -5,7 +5,7 @@ import type { Logger } from "../../log.js";
 import { StoreError, StoreUnavailableError, oneLine } from "../errors.js";
 import { StoreOpenError } from "../errors.js";
 import { KeyLayout, LAYOUT_VERSION } from "./keys.js";
-import { BATCH_SCRIPT } from "./scripts.js";
+import { batchScript } from "./script.js";
 
 export type Client = Redis | Cluster;
 
@@ -105,7 +105,7 @@ export async function connect(target: Target, waitMs: number): Promise<Client> {
         enableOfflineQueue: false,
         retryStrategy: reconnect,
       });
-  client.defineCommand("batch", { numberOfKeys: 1, lua: BATCH_SCRIPT });
+  client.defineCommand("batch", { numberOfKeys: 1, lua: batchScript() });
   await new Promise<void>((resolve, reject) => {
     let lastError: Error | undefined;
     // Redis Cluster reports "failed to refresh slots"; why its seed nodes failed comes separately.

@@ -2,7 +2,7 @@
  * Where the Redis store keeps things. Sessions are spread over a fixed number of buckets; every key of
  * bucket b starts with `<prefix>{b<b>}:`, so Redis Cluster keeps a bucket in one slot and every script,
  * which touches one bucket, runs on one node. A session lives in the bucket its id hashes to, except
- * a fork: it lives with its lineage's root (see redis.ts), and an alias in its own id's bucket says where.
+ * a fork: it lives with its lineage's root (see store.ts), and an alias in its own id's bucket says where.
  *
  * Keys of one bucket, after its key prefix:
  *   s:<id>       the session (hash), with its own history segment's parent, base and freed count

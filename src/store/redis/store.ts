@@ -1,7 +1,7 @@
 /**
  * The Redis store (single Redis or Redis Cluster, through ioredis), shared by every sidecar that
- * points at it. Layout: redis-keys.ts; the atomic operations: redis-scripts.ts; connecting:
- * redis-connection.ts; expiry notifications: redis-expiry-feed.ts.
+ * points at it. Layout: keys.ts; the atomic operations: operations.ts and lua/; batching them:
+ * batcher.ts; connecting: connection.ts; expiry notifications: expiry-feed.ts.
  *
  * Where a fork lives: with its parent, in its lineage root's bucket, because it reads the parent's
  * history segments and every script must stay in one slot. Its id (a UUID chosen by the sidecar)
@@ -13,36 +13,19 @@
  * leaves at worst an unreachable fork that expires like any other, and an interrupted delete a
  * dangling alias that the next lookup removes.
  *
- * Time: deadlines and creation order are kept on the Redis server's clock (redis-clock.ts).
+ * Time: deadlines and creation order are kept on the Redis server's clock (clock.ts).
  *
  * Throughput: operations started in the same event-loop turn go to Redis as script calls of up to 64
- * operations per bucket (ScriptBatcher in redis-scripts.ts). A reply leaves out what this sidecar
- * already holds: the session's fields when none changed since its copy (only revision, lastAccessed
- * and the count travel), and a read's window of messages when the revision has not moved since it
- * read the same window (window-cache.ts); a read that finds both still right gets lastAccessed alone.
+ * operations per bucket (batcher.ts). A reply leaves out what this sidecar already holds: the
+ * session's fields when none changed since its copy (only revision, lastAccessed and the count travel;
+ * records.ts), and a read's window of messages when the revision has not moved since it read the same
+ * window (window-cache.ts); a read that finds both still right gets lastAccessed alone.
  */
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
-import { decodeCursor, encodeCursor } from "../cursor.js";
-import {
-  CwdMismatchError,
-  InvalidCursorError,
-  LimitExceededError,
-  MessageNotFoundError,
-  RevisionConflictError,
-  SessionNotFoundError,
-  StoreError,
-  oneLine,
-} from "../errors.js";
-import type { BackendOptions } from "../types.js";
-import { StoreOpenError } from "../errors.js";
-import { ServerClock } from "./clock.js";
-import { checkLayout, connect, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
-import { ExpiryFeed } from "./expiry-feed.js";
-import { KeyLayout } from "./keys.js";
-import { ScriptBatcher, STATUS, type Arg, type OperationName, type Reply } from "./scripts.js";
-import { WindowCache } from "./window-cache.js";
+import { LimitExceededError, StoreOpenError, oneLine } from "../errors.js";
 import type {
+  BackendOptions,
   ContextWindow,
   ExpiredSession,
   ForkRequest,
@@ -54,25 +37,32 @@ import type {
   SessionSnapshot,
   SessionStore,
   StoreOptions,
+  StoredMessage,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
+import { ScriptBatcher, type Arg } from "./batcher.js";
+import { ServerClock } from "./clock.js";
+import { checkLayout, connect, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
+import { ExpiryFeed } from "./expiry-feed.js";
+import { KeyLayout } from "./keys.js";
+import { listAcrossBuckets } from "./listing.js";
+import * as ops from "./operations.js";
+import type { Operation } from "./operations.js";
+import { RecordCache, known, type CachedRecord } from "./records.js";
+import { MISSING, failureError, redirectedTo, type Counters, type Expiry, type Failure, type Updated } from "./replies.js";
+import { STATUS } from "./shared.js";
+import { WindowCache } from "./window-cache.js";
 
-type BatchCall = (key: string, bucketPrefix: string, packed: Buffer, ...buffers: Buffer[]) => Promise<Reply[]>;
+type BatchCall = (key: string, bucketPrefix: string, packed: Buffer, ...buffers: Buffer[]) => Promise<unknown[]>;
+
+/** An operation on a session: its reply may say the session is elsewhere or nowhere. */
+type SessionOperation<Input, Reply> = Operation<Input, Reply | Failure>;
 
 /** Expiry events kept per bucket stream (approximately): plenty for sidecars polling every few hundred ms. */
 const STREAM_LENGTH = 10_000;
 /** Forks whose bucket this sidecar remembers. */
 const PLACED_CAPACITY = 100_000;
-/** Sessions whose record this sidecar keeps, so that a read sends back only what changed. */
-const RECORD_CACHE = 10_000;
-const ROLE_LETTER = { user: "u", assistant: "a", system: "s" } as const;
-/**
- * Messages longer than this (in UTF-16 units: up to three bytes each) travel as bytes of their own, an
- * ARGV each, rather than inside the packed arguments, whose encoder keeps the largest buffer it ever
- * needed.
- */
-const INLINE_TEXT = 16 * 1024;
 
 export async function openRedisStore(url: string, options: StoreOptions, backend: BackendOptions): Promise<RedisStore> {
   const target = parseTarget(url);
@@ -95,38 +85,16 @@ export async function openRedisStore(url: string, options: StoreOptions, backend
   }
 }
 
-/** A session's record as last read here, and its version (the field ve: see RECORD_FIELDS). */
-interface CachedRecord {
-  record: SessionRecord;
-  version: string;
-  /** windowVersion(), once asked. */
-  windowVersion?: string;
-}
-
-interface ListItem {
-  score: number;
-  bucket: number;
-  session: SessionRecord;
-}
-
-/** One bucket's listing index, read newest first in batches during one list call. */
-interface ListSource {
-  bucket: number;
-  index: "live" | "arch";
-  /** Where the next batch starts (Redis score range syntax). */
-  max: string;
-  items: ListItem[];
-  next: number;
-  done: boolean;
-}
-
 export class RedisStore implements SessionStore {
   private readonly batcher: ScriptBatcher;
   /** Buckets of forks living away from their id's bucket, as learned here. */
   private readonly placed = new Map<string, number>();
-  private readonly records = new Map<string, CachedRecord>();
+  private readonly records: RecordCache;
   private readonly windows = new WindowCache();
   private readonly bucketNumbers: number[];
+  /** The store's limits as the update and append operations take them. */
+  private readonly maxContext: number;
+  private readonly trim: boolean;
   private closed = false;
 
   constructor(
@@ -142,173 +110,122 @@ export class RedisStore implements SessionStore {
         throw storeError(err);
       }),
     );
+    this.records = new RecordCache((serverMs) => clock.local(serverMs));
     this.bucketNumbers = Array.from({ length: keys.buckets }, (_, b) => b);
+    this.maxContext = options.maxContextMessages ?? -1;
+    this.trim = options.onContextFull === "trim";
   }
 
-  async create(input: NewSession, now: number): Promise<SessionRecord> {
+  async create(session: NewSession, now: number): Promise<SessionRecord> {
     await this.checkCapacity();
-    const id = input.sessionId;
-    const bucket = this.keys.home(id);
-    const reply = await this.run("create", bucket, [
-      id,
-      this.clock.server(now),
-      this.options.maxIdleMs,
-      input.cwd,
-      ...optional(input.title),
-      JSON.stringify(input.clientCapabilities ?? null),
-      JSON.stringify(input.mcpServers),
-      JSON.stringify(input.additionalDirectories),
-      ...optional(input.retention.maxIdleMs),
-      input.retention.pinned ? "1" : "0",
-      nonce(),
-    ]);
-    if (reply[0] !== STATUS.ok) throw failure(reply, id);
-    return this.record(id, reply[1]);
+    const id = session.sessionId;
+    const reply = await this.run(ops.create, this.keys.home(id), {
+      session,
+      now: this.clock.server(now),
+      defaultIdle: this.options.maxIdleMs,
+      nonce: nonce(),
+    });
+    if (reply.status !== STATUS.ok) throw failureError(reply, id);
+    return this.records.keep(id, reply.record).record;
   }
 
   async fork(request: ForkRequest, now: number): Promise<SessionRecord> {
     await this.checkCapacity();
     const id = request.sessionId;
-    const { reply, bucket } = await this.locate("fork", request.parentSessionId, [
-      request.parentSessionId,
-      id,
-      this.clock.server(now),
-      this.options.maxIdleMs,
-      ...optional(request.atMessageId),
-      request.cwd,
-      JSON.stringify(request.mcpServers),
-      request.title === undefined ? "0" : "1",
-      ...optional(request.title),
-      nonce(),
-    ]);
-    if (reply[0] === STATUS.idTaken) throw failure(reply, id);
-    if (reply[0] !== STATUS.ok) throw failure(reply, request.parentSessionId, "atMessageId", request.atMessageId);
+    const input = { request, now: this.clock.server(now), defaultIdle: this.options.maxIdleMs, nonce: nonce() };
+    const { reply, bucket } = await this.locate(ops.fork, request.parentSessionId, ops.fork.encode(input));
+    if (reply.status === STATUS.idTaken) throw failureError(reply, id);
+    if (reply.status !== STATUS.ok) throw failureError(reply, request.parentSessionId, "atMessageId", request.atMessageId);
     const home = this.keys.home(id);
     if (home !== bucket) {
       try {
         await this.client.set(this.keys.alias(home, id), String(bucket));
       } catch (err) {
         // Unreachable without its alias: take the fork back if Redis still answers (else it expires).
-        await this.run("remove", bucket, [id]).catch(() => {});
+        await this.run(ops.remove, bucket, { sessionId: id }).catch(() => {});
         throw storeError(err);
       }
       this.remember(id, bucket);
     }
-    return this.record(id, reply[1]);
+    return this.records.keep(id, reply.record).record;
   }
 
   get(sessionId: string, window: ContextWindow, now: number): Promise<SessionSnapshot> {
     const cached = this.records.get(sessionId);
     const windowKey = windowKeyOf(window);
     const held = cached && this.windows.get(sessionId, windowVersion(cached), windowKey);
-    const args = [
+    const input = {
       sessionId,
-      known(cached),
-      held ? cached.record.revision : "",
-      this.clock.server(now),
-      this.options.maxIdleMs,
-      window.offset ?? 0,
-      window.limit ?? -1,
-      ...optional(window.afterMessageId),
-    ];
-    return this.atSession("get", sessionId, args, (reply) => {
-      if (typeof reply === "number") {
+      known: known(cached),
+      held: held ? cached.record.revision : ("" as const),
+      now: this.clock.server(now),
+      defaultIdle: this.options.maxIdleMs,
+      window,
+    };
+    return this.atSession(ops.get, sessionId, input, (reply) => {
+      if (reply.status !== STATUS.ok) throw failureError(reply, sessionId, "afterMessageId", window.afterMessageId);
+      if (reply.stillRight) {
         // The last access alone: the copy of the record and the window held here are both still right.
         const { revision, messageCount } = cached!.record;
-        return { session: this.refreshed(sessionId, cached!, revision, this.clock.local(reply), messageCount).record, messages: held! };
+        return { session: this.records.refreshed(sessionId, cached!, revision, reply.lastAccessed, messageCount).record, messages: held! };
       }
-      if (reply[0] !== STATUS.ok) throw failure(reply, sessionId, "afterMessageId", window.afterMessageId);
       const copy = this.current(sessionId, reply, cached);
-      const messages = flatten(reply[5]);
-      this.windows.set(sessionId, windowVersion(copy), windowKey, messages);
-      return { session: copy.record, messages };
+      this.windows.set(sessionId, windowVersion(copy), windowKey, reply.messages);
+      return { session: copy.record, messages: reply.messages };
     });
   }
 
   update(request: UpdateRequest, now: number): Promise<UpdateResult> {
-    const cached = this.records.get(request.sessionId);
-    const appendOnly = request.expectedRevision === undefined && changesNothing(request.changes);
-    const args = appendOnly
-      ? this.accessArgs(request.sessionId, cached, now)
-      : this.changeArgs(request.sessionId, cached, now, request.changes, request.expectedRevision, undefined);
-    args.push(request.messages.length);
-    for (const m of request.messages)
-      args.push(m.messageId, ROLE_LETTER[m.role], m.json.length > INLINE_TEXT ? Buffer.from(m.json) : m.json);
-    return this.atSession(appendOnly ? "append" : "update", request.sessionId, args, (reply) => {
-      if (reply[0] !== STATUS.ok) throw failure(reply, request.sessionId, undefined, undefined, request.expectedRevision);
-      return { session: this.current(request.sessionId, reply, cached).record, appended: reply[5], trimmed: reply[6] };
-    });
+    const { sessionId, messages, changes, expectedRevision } = request;
+    const cached = this.records.get(sessionId);
+    const then = (reply: Updated | Failure): UpdateResult => {
+      if (reply.status !== STATUS.ok) throw failureError(reply, sessionId, undefined, undefined, expectedRevision);
+      return { session: this.current(sessionId, reply, cached).record, appended: reply.appended, trimmed: reply.trimmed };
+    };
+    const input = this.appendInput(sessionId, cached, now, messages);
+    if (expectedRevision === undefined && ops.changesNothing(changes)) return this.atSession(ops.append, sessionId, input, then);
+    return this.atSession(ops.update, sessionId, { ...input, expectedRevision, cwd: undefined, changes }, then);
   }
 
   async touch(sessionId: string, changes: SessionChanges, now: number, cwd?: string): Promise<SessionRecord> {
     const cached = this.records.get(sessionId);
-    const args = this.changeArgs(sessionId, cached, now, changes, undefined, cwd);
-    args.push(0);
-    const reply = await this.atSession("update", sessionId, args);
-    if (reply[0] !== STATUS.ok) throw failure(reply, sessionId);
+    const input = { ...this.appendInput(sessionId, cached, now, []), expectedRevision: undefined, cwd, changes };
+    const reply = await this.atSession(ops.update, sessionId, input, identity);
+    if (reply.status !== STATUS.ok) throw failureError(reply, sessionId);
     return this.current(sessionId, reply, cached).record;
   }
 
   async readMessages(sessionId: string, from: number, count: number): Promise<Buffer[]> {
-    const reply = await this.atSession("read", sessionId, [sessionId, from, count]);
-    return reply[0] === STATUS.ok ? flatten(reply[1]) : [];
+    const reply = await this.atSession(ops.read, sessionId, { sessionId, from, count }, identity);
+    return reply.status === STATUS.ok ? reply.messages : [];
   }
 
   async has(sessionId: string): Promise<boolean> {
-    const reply = await this.atSession("has", sessionId, [sessionId]);
-    return reply[0] === STATUS.ok;
+    const reply = await this.atSession(ops.has, sessionId, { sessionId }, identity);
+    return reply.status === STATUS.ok;
   }
 
   async setArchived(sessionId: string, archived: boolean, now: number): Promise<SessionRecord> {
-    const reply = await this.atSession("archive", sessionId, [
-      sessionId,
-      archived ? "1" : "0",
-      this.clock.server(now),
-      this.options.maxIdleMs,
-    ]);
-    if (reply[0] !== STATUS.ok) throw failure(reply, sessionId);
-    return this.record(sessionId, reply[1]);
+    const input = { sessionId, archived, now: this.clock.server(now), defaultIdle: this.options.maxIdleMs };
+    const reply = await this.atSession(ops.archive, sessionId, input, identity);
+    if (reply.status !== STATUS.ok) throw failureError(reply, sessionId);
+    return this.records.keep(sessionId, reply.record).record;
   }
 
   async remove(sessionId: string): Promise<boolean> {
-    const { reply, bucket } = await this.locate("remove", sessionId, [sessionId]);
-    if (reply[0] !== STATUS.ok) return false;
+    const { reply, bucket } = await this.locate(ops.remove, sessionId, ops.remove.encode({ sessionId }));
+    if (reply.status !== STATUS.ok) return false;
     this.forget(sessionId);
     await this.dropAlias(sessionId, bucket);
     return true;
   }
 
-  async list(query: ListQuery): Promise<ListPage> {
-    const after = query.cursor === undefined ? undefined : this.cursorPosition(query.cursor);
-    const archived = query.archived ?? "exclude";
-    const indexes: ListSource["index"][] = archived === "only" ? ["arch"] : archived === "include" ? ["live", "arch"] : ["live"];
-    const sources: ListSource[] = [];
-    for (const bucket of this.bucketNumbers) {
-      for (const index of indexes) {
-        // Order is (score, bucket), newest first: a page resumes strictly after the cursor's item.
-        const max = after === undefined ? "+inf" : bucket < after.bucket ? String(after.score) : `(${after.score}`;
-        sources.push({ bucket, index, max, items: [], next: 0, done: false });
-      }
-    }
-    const page: ListItem[] = [];
-    for (;;) {
-      // Each source is asked for a fair share (twice it, in case the page leans on a few buckets);
-      // one that runs dry before the page is full is asked again.
-      const need = query.limit + 1 - page.length;
-      const want = Math.min(need, Math.max(4, Math.ceil((2 * need) / sources.length)));
-      await Promise.all(sources.filter((s) => s.next === s.items.length && !s.done).map((s) => this.fill(s, want, query.cwd)));
-      let best: ListSource | undefined;
-      for (const s of sources) {
-        if (s.next < s.items.length && (!best || newer(s.items[s.next]!, best.items[best.next]!))) best = s;
-      }
-      if (!best) return { sessions: page.map((item) => item.session) };
-      // Another page only if another match exists, so the last page never comes back empty.
-      if (page.length >= query.limit) {
-        const last = page[page.length - 1];
-        return { sessions: page.map((item) => item.session), nextCursor: last ? encodeCursor([last.score, last.bucket]) : query.cursor };
-      }
-      page.push(best.items[best.next++]!);
-    }
+  list(query: ListQuery): Promise<ListPage> {
+    return listAcrossBuckets(query, this.keys.buckets, async (bucket, input) => {
+      const batch = await this.run(ops.list, bucket, input);
+      const items = batch.matches.map(({ id, score, record }) => ({ score, session: this.records.keep(id, record).record }));
+      return { exhausted: batch.exhausted, frontier: batch.frontier, items };
+    });
   }
 
   async expireDue(now: number, limit: number): Promise<ExpiredSession[]> {
@@ -317,33 +234,39 @@ export class RedisStore implements SessionStore {
     const { maxLifetimeMs, onExpire = "delete" } = this.options;
     const createdBefore = maxLifetimeMs === undefined ? undefined : serverNow - maxLifetimeMs;
     // Count first, so that the buckets together expire at most `limit`.
-    const due: number[] = await Promise.all(this.bucketNumbers.map((b) => this.run("due", b, [serverNow, ...optional(createdBefore)])));
+    const due = await Promise.all(this.bucketNumbers.map((b) => this.run(ops.due, b, { now: serverNow, createdBefore })));
     let left = limit;
-    const runs: Promise<{ bucket: number; reply: Reply }>[] = [];
+    const runs: Promise<{ bucket: number; expiries: Expiry[] }>[] = [];
     for (const bucket of this.bucketNumbers) {
       const count = Math.min(due[bucket]!, left);
       if (count === 0) continue;
       left -= count;
-      const args = [serverNow, this.options.maxIdleMs, ...optional(createdBefore), count, onExpire, STREAM_LENGTH];
-      runs.push(this.run("expire", bucket, args).then((reply) => ({ bucket, reply })));
+      const input = {
+        now: serverNow,
+        defaultIdle: this.options.maxIdleMs,
+        createdBefore,
+        limit: count,
+        onExpire,
+        streamLength: STREAM_LENGTH,
+      };
+      runs.push(this.run(ops.expire, bucket, input).then((expiries) => ({ bucket, expiries })));
     }
     const expired: { session: ExpiredSession; phase: number; order: number }[] = [];
     const aliases: Promise<void>[] = [];
-    for (const { bucket, reply } of await Promise.all(runs)) {
-      for (const [id, created, seen, count, action, phase, order] of reply) {
-        const sessionId = String(id);
+    for (const { bucket, expiries } of await Promise.all(runs)) {
+      for (const { id, created, seen, messageCount, action, phase, order } of expiries) {
         const session: ExpiredSession = {
-          sessionId,
-          createdAt: this.clock.local(Number(String(created))),
-          lastAccessed: this.clock.local(Number(String(seen))),
+          sessionId: id,
+          createdAt: this.clock.local(created),
+          lastAccessed: this.clock.local(seen),
           expiredAt: now,
-          messageCount: Number(String(count)),
-          action: String(action) as ExpiredSession["action"],
+          messageCount,
+          action,
         };
-        expired.push({ session, phase, order: Number(String(order)) });
-        if (session.action === "delete") {
-          this.forget(sessionId);
-          aliases.push(this.dropAlias(sessionId, bucket));
+        expired.push({ session, phase, order });
+        if (action === "delete") {
+          this.forget(id);
+          aliases.push(this.dropAlias(id, bucket));
         }
       }
     }
@@ -356,7 +279,7 @@ export class RedisStore implements SessionStore {
     this.feed.subscribe(listener);
   }
 
-  /** Keys under the prefix, but the layout record and the expiry streams (capped; see redis-keys.ts). */
+  /** Keys under the prefix, but the layout record and the expiry streams (capped; see keys.ts). */
   async footprint(): Promise<Record<string, number>> {
     const nodes = this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
     let keys = 0;
@@ -388,52 +311,63 @@ export class RedisStore implements SessionStore {
   }
 
   private forget(sessionId: string): void {
-    this.records.delete(sessionId);
+    this.records.forget(sessionId);
     this.windows.forget(sessionId);
   }
 
   /** Runs an operation in a bucket (batched with others); outages become StoreUnavailableError. */
-  private run(name: OperationName, bucket: number, args: Arg[]): Promise<Reply> {
-    return this.batcher.run(name, bucket, args);
+  private run<Input, Reply>(operation: Operation<Input, Reply>, bucket: number, input: Input): Promise<Reply> {
+    return this.send(operation, bucket, operation.encode(input));
+  }
+
+  private send<Reply>(operation: Operation<unknown, Reply>, bucket: number, args: Arg[]): Promise<Reply> {
+    return this.batcher.run(operation.name, bucket, args, operation.decode);
   }
 
   /**
-   * Runs an operation on a session wherever it lives (see the top of this file): `then` of its reply
-   * (the reply itself without one). A reply is an array led by its status, or, for a get that found
-   * everything held here still right, a bare number (the last access), which is never a miss or redirect.
+   * Runs an operation on a session wherever it lives (see the top of this file): `then` of its reply.
+   * Only a miss or a redirect takes the long way (locate).
    */
-  private atSession<T = Reply>(name: OperationName, sessionId: string, args: Arg[], then: (reply: Reply) => T = identity): Promise<T> {
+  private atSession<Input, Reply extends { status: number }, T>(
+    operation: SessionOperation<Input, Reply>,
+    sessionId: string,
+    input: Input,
+    then: (reply: Reply | Failure) => T,
+  ): Promise<T> {
     const bucket = this.placed.get(sessionId) ?? this.keys.home(sessionId);
-    return this.batcher.run(name, bucket, args, (reply) =>
-      reply[0] === STATUS.missing || reply[0] === STATUS.redirect
-        ? this.locate(name, sessionId, args, { reply, bucket }).then((r) => then(r.reply))
-        : then(reply),
-    );
+    const args = operation.encode(input);
+    return this.batcher.run(operation.name, bucket, args, (raw) => {
+      const reply = operation.decode(raw);
+      return reply.status === STATUS.missing || reply.status === STATUS.redirect
+        ? this.locate(operation, sessionId, args, { reply, bucket }).then((r) => then(r.reply))
+        : then(reply);
+    });
   }
 
   /** atSession's long way, also telling the bucket: follows an alias, or drops a stale remembered bucket. */
-  private async locate(
-    name: OperationName,
+  private async locate<Reply extends { status: number }>(
+    operation: SessionOperation<unknown, Reply>,
     sessionId: string,
     args: Arg[],
-    first?: { reply: Reply; bucket: number },
-  ): Promise<{ reply: Reply; bucket: number }> {
+    first?: { reply: Reply | Failure; bucket: number },
+  ): Promise<{ reply: Reply | Failure; bucket: number }> {
     const remembered = this.placed.get(sessionId);
     const home = this.keys.home(sessionId);
     let bucket = first?.bucket ?? remembered ?? home;
-    let reply = first?.reply ?? (await this.run(name, bucket, args));
-    if (bucket !== home && reply[0] === STATUS.missing) {
+    let reply = first?.reply ?? (await this.send(operation, bucket, args));
+    if (bucket !== home && reply.status === STATUS.missing) {
       this.placed.delete(sessionId);
       bucket = home;
-      reply = await this.run(name, bucket, args);
+      reply = await this.send(operation, bucket, args);
     }
-    if (reply[0] === STATUS.redirect) {
-      bucket = Number(String(reply[1]));
-      reply = await this.run(name, bucket, args);
-      if (reply[0] === STATUS.missing || reply[0] === STATUS.redirect) {
+    const redirect = redirectedTo(reply);
+    if (redirect !== undefined) {
+      bucket = redirect;
+      reply = await this.send(operation, bucket, args);
+      if (reply.status === STATUS.missing || reply.status === STATUS.redirect) {
         // The alias outlived its session (a delete cut short): nothing to redirect to.
         await this.client.del(this.keys.alias(home, sessionId)).catch(() => {});
-        reply = [STATUS.missing];
+        reply = MISSING;
       } else {
         this.remember(sessionId, bucket);
       }
@@ -465,146 +399,39 @@ export class RedisStore implements SessionStore {
   private async checkCapacity(): Promise<void> {
     const max = this.options.maxSessions;
     if (max === undefined) return;
-    const counts: number[] = await Promise.all(this.bucketNumbers.map((b) => this.run("count", b, [])));
+    const counts = await Promise.all(this.bucketNumbers.map((b) => this.run(ops.count, b, undefined)));
     if (counts.reduce((a, b) => a + b, 0) >= max) throw new LimitExceededError("maxSessions", max);
   }
 
-  /** The next batch of a listing source: `want` matches, scanning more entries when filtering by cwd. */
-  private async fill(source: ListSource, want: number, cwd: string | undefined): Promise<void> {
-    const budget = cwd === undefined ? want : Math.max(want, 256);
-    const reply = await this.run("list", source.bucket, [source.index, source.max, want, budget, ...optional(cwd)]);
-    source.items = [];
-    source.next = 0;
-    for (let i = 2; i < reply.length; i += 3) {
-      const session = this.record(String(reply[i]), reply[i + 2]);
-      source.items.push({ score: Number(String(reply[i + 1])), bucket: source.bucket, session });
-    }
-    if (reply[0] === 1) source.done = true;
-    else source.max = `(${String(reply[1])}`;
-  }
-
-  private cursorPosition(cursor: string): { score: number; bucket: number } {
-    const position = decodeCursor(cursor);
-    if (Array.isArray(position) && position.length === 2) {
-      const [score, bucket] = position;
-      if (Number.isSafeInteger(score) && Number.isSafeInteger(bucket) && bucket >= 0 && bucket < this.keys.buckets)
-        return { score, bucket };
-    }
-    throw new InvalidCursorError(cursor);
-  }
-
-  /** The append operation's arguments up to its messages, which the update operation's start with. */
-  private accessArgs(sessionId: string, cached: CachedRecord | undefined, now: number): Arg[] {
-    return [
-      sessionId,
-      known(cached),
-      this.clock.server(now),
-      this.options.maxIdleMs,
-      this.options.maxContextMessages ?? -1,
-      this.options.onContextFull === "trim" ? "1" : "0",
-    ];
-  }
-
-  /** The update operation's arguments up to its messages. */
-  private changeArgs(
+  /** The append operation's input, which the update operation's starts with. */
+  private appendInput(
     sessionId: string,
     cached: CachedRecord | undefined,
     now: number,
-    changes: SessionChanges,
-    expectedRevision: number | undefined,
-    cwd: string | undefined,
-  ): Arg[] {
-    return [...this.accessArgs(sessionId, cached, now), expectedRevision ?? "", ...optional(cwd), ...changeValues(changes)];
-  }
-
-  /**
-   * The session from a get or update reply: [status, rev, seen, n, full record or null, ...]. The
-   * script sends the full record only when the copy this sidecar had (`cached`) is out of date.
-   */
-  private current(sessionId: string, reply: Reply, cached: CachedRecord | undefined): CachedRecord {
-    const full = reply[4] as (Buffer | null)[] | null;
-    if (full) return this.keep(sessionId, full);
-    // No full record: the script found this sidecar's copy (`cached`, sent as `known`) still right.
-    return this.refreshed(sessionId, cached!, reply[1], this.clock.local(reply[2]), reply[3]);
-  }
-
-  /**
-   * `cached`, a copy the script found still right, with the revision, last access and count it read. A
-   * pipelined request's reply comes after earlier replies have replaced that copy: start from the
-   * latest one when it is of the same version, so that replies saying the same share one record.
-   */
-  private refreshed(sessionId: string, cached: CachedRecord, revision: number, lastAccessed: number, messageCount: number): CachedRecord {
-    const latest = this.records.get(sessionId);
-    const kept = latest !== undefined && latest.version === cached.version ? latest : cached;
-    // Reads within one millisecond change nothing: the same (read-only) record serves them all.
-    const record = kept.record;
-    if (record.revision === revision && record.lastAccessed === lastAccessed && record.messageCount === messageCount) return kept;
-    const updated = { record: withCounters(record, revision, lastAccessed, messageCount), version: kept.version };
-    this.records.set(sessionId, updated);
-    return updated;
-  }
-
-  /** A session from the fields a script returns, in RECORD_FIELDS order; kept for later replies. */
-  private record(sessionId: string, f: (Buffer | null)[]): SessionRecord {
-    return this.keep(sessionId, f).record;
-  }
-
-  private keep(sessionId: string, f: (Buffer | null)[]): CachedRecord {
-    const idle = f[10];
-    const record: SessionRecord = {
+    messages: readonly StoredMessage[],
+  ): ops.AppendInput {
+    return {
       sessionId,
-      cwd: text(f[0])!,
-      title: text(f[1]),
-      createdAt: this.clock.local(Number(text(f[5]))),
-      lastAccessed: this.clock.local(Number(text(f[6]))),
-      clientCapabilities: JSON.parse(text(f[2]) ?? "null"),
-      mcpServers: JSON.parse(text(f[3]) ?? "[]"),
-      additionalDirectories: JSON.parse(text(f[4]) ?? "[]"),
-      messageCount: Number(text(f[7])),
-      revision: Number(text(f[8])),
-      archived: text(f[9]) === "1",
-      retention: { maxIdleMs: idle ? Number(text(idle)) : null, pinned: text(f[11]) === "1" },
-      parentSessionId: text(f[12]),
-      forkedAtMessageId: text(f[13]),
+      known: known(cached),
+      now: this.clock.server(now),
+      defaultIdle: this.options.maxIdleMs,
+      maxContext: this.maxContext,
+      trim: this.trim,
+      messages,
     };
-    const kept = { record, version: text(f[14]) ?? "" };
-    this.records.delete(sessionId);
-    if (this.records.size >= RECORD_CACHE) this.records.delete(this.records.keys().next().value!);
-    this.records.set(sessionId, kept);
-    return kept;
+  }
+
+  /** The session from a get's or an update's counters, and its full record when the script sent one. */
+  private current(sessionId: string, reply: Counters, cached: CachedRecord | undefined): CachedRecord {
+    if (reply.record) return this.records.keep(sessionId, reply.record);
+    // No full record: the script found this sidecar's copy (`cached`, sent as `known`) still right.
+    return this.records.refreshed(sessionId, cached!, reply.revision, reply.lastAccessed, reply.messageCount);
   }
 }
 
-const identity = (reply: Reply) => reply;
+const identity = <T>(reply: T) => reply;
 
-/** What the scripts compare with the stored session to tell whether this copy is still right. */
-const known = (cached: CachedRecord | undefined) => cached?.version ?? "";
-
-/**
- * `record` with a new revision, last access and count, every field spelled out in keep()'s order: a
- * spread overriding three fields took 0.7–1.5 µs here (node microbench), this 0.03, and it ran once
- * per pipelined update.
- */
-function withCounters(record: SessionRecord, revision: number, lastAccessed: number, messageCount: number): SessionRecord {
-  return {
-    sessionId: record.sessionId,
-    cwd: record.cwd,
-    title: record.title,
-    createdAt: record.createdAt,
-    lastAccessed,
-    clientCapabilities: record.clientCapabilities,
-    mcpServers: record.mcpServers,
-    additionalDirectories: record.additionalDirectories,
-    messageCount,
-    revision,
-    archived: record.archived,
-    retention: record.retention,
-    parentSessionId: record.parentSessionId,
-    forkedAtMessageId: record.forkedAtMessageId,
-  };
-}
-
-/** A creation's nonce (see RECORD_FIELDS). */
+/** A creation's nonce (see ve in lua/shared.lua). */
 const nonce = () => randomBytes(6).toString("base64url");
 
 const WHOLE_CONTEXT = "0:-1:";
@@ -616,75 +443,3 @@ const windowKeyOf = ({ offset, limit, afterMessageId }: ContextWindow) =>
 
 /** Which copy of a session a window of its messages was read from: they change only with the revision. */
 const windowVersion = (cached: CachedRecord) => (cached.windowVersion ??= `${cached.record.revision}:${cached.version}`);
-
-const newer = (a: ListItem, b: ListItem) => a.score > b.score || (a.score === b.score && a.bucket > b.bucket);
-
-const text = (value: Buffer | null | undefined): string | null => (value === null || value === undefined ? null : value.toString());
-
-/** True when an update changes no field: with no revision expected, it only appends. */
-function changesNothing({ title, clientCapabilities, mcpServers, additionalDirectories, retention }: SessionChanges): boolean {
-  return (
-    title === undefined &&
-    clientCapabilities === undefined &&
-    mcpServers === undefined &&
-    additionalDirectories === undefined &&
-    retention === undefined
-  );
-}
-
-/** The fields an update sets, as the update operation reads them: which are given ("tcmdr"), then their values. */
-function changeValues({ title, clientCapabilities, mcpServers, additionalDirectories, retention }: SessionChanges): Arg[] {
-  let given = "";
-  const values: Arg[] = [];
-  if (title !== undefined) {
-    given += "t";
-    values.push(...optional(title));
-  }
-  if (clientCapabilities !== undefined) {
-    given += "c";
-    values.push(JSON.stringify(clientCapabilities ?? null));
-  }
-  if (mcpServers !== undefined) {
-    given += "m";
-    values.push(JSON.stringify(mcpServers));
-  }
-  if (additionalDirectories !== undefined) {
-    given += "d";
-    values.push(JSON.stringify(additionalDirectories));
-  }
-  if (retention !== undefined) {
-    given += "r";
-    values.push(...optional(retention?.maxIdleMs), retention?.pinned ? "1" : "0");
-  }
-  return [given, ...values];
-}
-
-/**
- * An optional script argument: a presence flag, then the value, always as text: the scripts store
- * these as they come and compare them with what they stored.
- */
-function optional(value: string | number | null | undefined): Arg[] {
-  return value === undefined || value === null ? ["0", ""] : ["1", String(value)];
-}
-
-function flatten(chunks: Buffer[][]): Buffer[] {
-  return chunks.length === 1 ? chunks[0]! : chunks.flat();
-}
-
-/** The error for a script's non-OK reply. */
-function failure(reply: Reply, sessionId: string, field?: string, messageId?: string, expectedRevision?: number): StoreError {
-  switch (reply[0]) {
-    case STATUS.conflict:
-      return new RevisionConflictError(sessionId, expectedRevision!, Number(reply[1]));
-    case STATUS.contextFull:
-      return new LimitExceededError("maxContextMessages", Number(reply[1]));
-    case STATUS.cwdMismatch:
-      return new CwdMismatchError(sessionId, String(reply[1]));
-    case STATUS.noMessage:
-      return new MessageNotFoundError(field!, messageId!);
-    case STATUS.idTaken:
-      return new StoreError(`session id ${sessionId} is already in use`);
-    default:
-      return new SessionNotFoundError(sessionId);
-  }
-}

@@ -11,7 +11,7 @@ const CAPACITY_BYTES = 16 * 2 ** 20;
 const LARGEST_BYTES = 256 * 1024;
 
 interface Window {
-  /** Which copy of the session it was read from: its revision and record version (windowVersion in redis.ts). */
+  /** Which copy of the session it was read from: its revision and record version (windowVersion in store.ts). */
   version: string;
   /** What was asked: offset, limit and afterMessageId. */
   key: string;

@@ -1,6 +1,6 @@
 import { unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { ScriptBatcher, type Reply } from "../../../src/store/redis/scripts.js";
+import { ScriptBatcher } from "../../../src/store/redis/batcher.js";
 
 interface Sent {
   bucket: number;
@@ -25,7 +25,7 @@ function recording(fail?: (bucket: number) => boolean) {
     }
     const firsts = operations.map((operation) => operation[1]);
     sent.push({ bucket, operations, firsts, buffers });
-    return Promise.resolve(firsts as Reply[]);
+    return Promise.resolve(firsts);
   });
   return { sent, batcher };
 }

@@ -1,0 +1,46 @@
+-- expire: now, defaultIdle, createdBefore? (the lifetime cap's bound), limit, onExpire, stream length
+-- → a list of {id, created, seen, n, action, phase (0 lifetime, 1 idle), order}. Lifetime first, oldest
+-- first; then idle, earliest deadline first. Each expiry is also appended to the bucket's stream. A
+-- session the deadline index holds early (see access) is only moved to its true deadline.
+local now, default_idle, created_before, limit, on_expire, maxlen = numarg(), numarg(), optarg(), numarg(), arg(), arg()
+local out = {}
+local function expire(id, action, phase, order, S)
+  S = S or load(id)
+  local created = redis.call('HGET', key('s', id), 'created')
+  out[#out + 1] = {id, created, int(S.seen), S.n, action, phase, order}
+  redis.call('XADD', kp .. 'events', 'MAXLEN', '~', maxlen, '*', 'id', id, 'created', created, 'seen', int(S.seen), 'at', int(now), 'n', S.n, 'action', action)
+  if action == 'archive' then
+    set_archived(S, '1')
+    redis.call('ZREM', kp .. 'idle', id)
+  else
+    delete_session(S)
+  end
+end
+if created_before then
+  local bound = int(tonumber(created_before) * 1024 + 1023)
+  local a = redis.call('ZRANGEBYSCORE', kp .. 'live', '-inf', bound, 'WITHSCORES', 'LIMIT', 0, limit)
+  local b = redis.call('ZRANGEBYSCORE', kp .. 'arch', '-inf', bound, 'WITHSCORES', 'LIMIT', 0, limit)
+  local i, j = 1, 1
+  while #out < limit and (i <= #a or j <= #b) do
+    if j > #b or (i <= #a and tonumber(a[i + 1]) < tonumber(b[j + 1])) then
+      expire(a[i], 'delete', 0, a[i + 1]); i = i + 2
+    else
+      expire(b[j], 'delete', 0, b[j + 1]); j = j + 2
+    end
+  end
+end
+while #out < limit do
+  local due = redis.call('ZRANGEBYSCORE', kp .. 'idle', '-inf', int(now), 'LIMIT', 0, limit - #out)
+  if #due == 0 then break end
+  for _, id in ipairs(due) do
+    local S = load(id)
+    local deadline = S.seen + (tonumber(S.idle) or default_idle)
+    if deadline <= now then
+      expire(id, on_expire, 1, int(deadline), S)
+    else
+      redis.call('ZADD', kp .. 'idle', int(deadline), id)
+      redis.call('HSET', key('s', id), 'due', int(deadline))
+    end
+  end
+end
+return out

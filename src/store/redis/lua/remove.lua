@@ -1,0 +1,6 @@
+-- remove: id → {OK} once deleted, with every history segment no fork reads | {MISSING} | {REDIRECT, bucket}
+local id = arg()
+local S = load(id)
+if not S then return absent(id) end
+delete_session(S)
+return {OK}
