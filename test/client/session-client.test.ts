@@ -1,43 +1,35 @@
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   ConnectionClosedError,
   ErrorCode,
   MessageTooLargeError,
   SessionClient,
   SessionClientError,
+  type ConnectOptions,
   type SessionExpired,
   type SessionNotification,
-  type SpawnOptions,
 } from "../../src/client/index.js";
+import type { Config } from "../../src/config.js";
+import { inProcess, type Harness } from "../helpers/in-process.js";
 
-// The client spawns bin/acp-sessions.js, which runs the compiled sidecar: `npx tsc -p .` first.
-const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
-beforeAll(() => {
-  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
-});
-
+// The client connected to the whole server over in-memory streams; spawning the bin is test/process/session-client-spawn.
+const servers: Harness[] = [];
 const clients: SessionClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close({ timeoutMs: 2000 })));
+  await Promise.all(servers.splice(0).map((h) => h.close()));
 });
-const spawnClient = (options: SpawnOptions = {}) => {
-  const client = SessionClient.spawn({ stderr: "ignore", ...options });
+
+/** The server the latest client is connected to. */
+let server: Harness;
+/** A server of its own and a client connected to it. */
+const connectClient = async (config: Partial<Config> = {}, options: ConnectOptions = {}) => {
+  server = await inProcess(config);
+  servers.push(server);
+  const client = SessionClient.connect(server.fromServer, server.stdin, options);
   clients.push(client);
   return client;
 };
-
-async function until<T>(find: () => T | undefined, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const failure = (promise: Promise<unknown>) =>
   promise.then(
@@ -47,9 +39,9 @@ const failure = (promise: Promise<unknown>) =>
     (err: unknown) => err,
   );
 
-describe("SessionClient against the built bin", () => {
+describe("SessionClient connected to the server", () => {
   it("covers every method with typed params and results", async () => {
-    const client = spawnClient();
+    const client = await connectClient();
     const init = await client.initialize({ protocolVersion: 1, clientCapabilities: { terminal: true } });
     expect(init).toMatchObject({ protocolVersion: 1, agentInfo: { name: "acp-sessions" }, agentCapabilities: { loadSession: true } });
 
@@ -96,14 +88,14 @@ describe("SessionClient against the built bin", () => {
   });
 
   it("request() is typed for the sidecar's methods and open to any other", async () => {
-    const client = spawnClient();
+    const client = await connectClient();
     const { sessionId } = await client.request("session/new", { title: "by name" });
     expect((await client.request("session/get", { sessionId })).session.title).toBe("by name");
     expect(await failure(client.request("no/such/method", {}))).toMatchObject({ code: ErrorCode.MethodNotFound });
   });
 
   it("pages through every session with listAll", async () => {
-    const client = spawnClient();
+    const client = await connectClient();
     const ids = new Set<string>();
     for (let i = 0; i < 25; i++) ids.add((await client.newSession({ cwd: "/w" })).sessionId);
     const seen: string[] = [];
@@ -113,7 +105,7 @@ describe("SessionClient against the built bin", () => {
   });
 
   it("loadSession collects the replay, or streams it to a callback, and emits sessionUpdate events", async () => {
-    const client = spawnClient();
+    const client = await connectClient();
     const { sessionId } = await client.newSession({ cwd: "/w" });
     await client.updateSession({
       sessionId,
@@ -154,7 +146,7 @@ describe("SessionClient against the built bin", () => {
   });
 
   it("raises SessionClientError carrying the JSON-RPC code and data", async () => {
-    const client = spawnClient();
+    const client = await connectClient();
     const missing = await failure(client.getSession({ sessionId: "nope" }));
     expect(missing).toBeInstanceOf(SessionClientError);
     expect(missing).toMatchObject({ code: -32002, message: "Session not found", data: { sessionId: "nope" } });
@@ -170,69 +162,18 @@ describe("SessionClient against the built bin", () => {
     expect(invalid).toMatchObject({ code: ErrorCode.InvalidParams, data: { issues: [{ path: ["sessionId"] }] } });
   });
 
-  it("passes its options to the sidecar as flags", async () => {
-    const client = spawnClient({ maxSessions: 1, maxSessionAge: "10m", execPath: process.execPath });
-    await client.newSession({});
-    expect(await failure(client.newSession({}))).toMatchObject({ code: ErrorCode.LimitExceeded });
-  });
-
   it("emits expired notifications", async () => {
-    const client = spawnClient({ maxSessionAge: "300ms", cleanupInterval: "100ms" });
+    const client = await connectClient({ maxSessionAgeMs: 300, cleanupIntervalMs: 100 });
     const expired: SessionExpired[] = [];
     client.on("expired", (e) => expired.push(e));
     const { sessionId } = await client.newSession({});
-    const event = await until(() => expired.find((e) => e.sessionId === sessionId));
+    const event = await server.waitFor(() => expired.find((e) => e.sessionId === sessionId), "the expired event");
     expect(event).toMatchObject({ sessionId, action: "delete", messageCount: 0 });
     expect(Date.parse(event.expiredAt) - Date.parse(event.lastAccessed)).toBeGreaterThanOrEqual(300);
   });
 
-  it("close() ends the child cleanly, after answering what was already sent", async () => {
-    const client = SessionClient.spawn({ stderr: "ignore" });
-    const { sessionId } = await client.newSession({});
-    const updates = Array.from({ length: 50 }, (_, i) =>
-      client.updateSession({ sessionId, messages: [{ role: "user", content: `m${i}` }] }),
-    );
-    let closed = false;
-    client.on("close", () => (closed = true));
-    expect(await client.close()).toBe(0);
-    expect((await Promise.all(updates)).at(-1)?.messageCount).toBe(50);
-    expect(client.child?.exitCode).toBe(0);
-    expect(closed).toBe(true);
-    expect(await failure(client.listSessions())).toBeInstanceOf(ConnectionClosedError);
-  });
-
-  it("close() kills a sidecar that does not exit in time", async () => {
-    const client = SessionClient.spawn({ stderr: "ignore" });
-    await client.initialize();
-    client.child!.kill("SIGSTOP");
-    expect(await client.close({ timeoutMs: 200 })).toBeNull();
-    expect(client.child!.signalCode).toBe("SIGKILL");
-  });
-
-  it("fails pending and later requests with ConnectionClosedError when the sidecar dies", async () => {
-    const client = spawnClient();
-    await client.initialize();
-    // session/load of a long session keeps a request pending while the process is killed.
-    const { sessionId } = await client.newSession({ cwd: "/w" });
-    const messages = Array.from({ length: 2000 }, (_, i) => ({ role: "user" as const, content: `m${i}` }));
-    await client.updateSession({ sessionId, messages });
-    const pending = client.loadSession({ sessionId, cwd: "/w" }, () => {});
-    client.child!.kill("SIGKILL");
-    const err = await failure(pending);
-    expect(err).toBeInstanceOf(ConnectionClosedError);
-    expect(err).toMatchObject({ message: "the sidecar was ended by SIGKILL", exit: { code: null, signal: "SIGKILL" } });
-    expect(await failure(client.listSessions())).toBeInstanceOf(ConnectionClosedError);
-  });
-
-  it("reports a sidecar that cannot start as ConnectionClosedError with its exit code", async () => {
-    const client = spawnClient({ store: "nonsense:" });
-    const err = await failure(client.initialize());
-    expect(err).toBeInstanceOf(ConnectionClosedError);
-    expect(err).toMatchObject({ exit: { code: 1 } });
-  });
-
   it("ends the connection when the sidecar sends a message over maxReceiveBytes", async () => {
-    const client = spawnClient({ maxReceiveBytes: 4096 });
+    const client = await connectClient({}, { maxReceiveBytes: 4096 });
     const { sessionId } = await client.newSession({});
     for (let i = 0; i < 4; i++) await client.updateSession({ sessionId, messages: [{ role: "user", content: "x".repeat(2000) }] });
     const err = await failure(client.getSession({ sessionId }));
@@ -241,21 +182,10 @@ describe("SessionClient against the built bin", () => {
   });
 
   it("ends the connection when the sidecar cannot tell which request it refused", async () => {
-    const client = spawnClient({ maxMessageBytes: 1024 });
+    const client = await connectClient({ maxMessageBytes: 1024 });
     await client.initialize();
     const err = await failure(client.newSession({ title: "x".repeat(2000) }));
     expect(err).toBeInstanceOf(ConnectionClosedError);
     expect((err as Error).message).toMatch(/^the sidecar could not read a request: .* \(-32600\)$/);
-  });
-
-  it("connects over existing streams", async () => {
-    const child = spawn(process.execPath, [BIN], { stdio: ["pipe", "pipe", "ignore"] });
-    const client = SessionClient.connect(child.stdout, child.stdin);
-    const { sessionId } = await client.newSession({ title: "over streams" });
-    expect((await client.getSession({ sessionId })).session.title).toBe("over streams");
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    expect(await client.close()).toBeNull();
-    expect(await exited).toBe(0);
-    expect(await failure(client.listSessions())).toBeInstanceOf(ConnectionClosedError);
   });
 });

@@ -1,21 +1,16 @@
-import { mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll, spawnSidecar, until, VERSION, type Sidecar } from "../helpers/sidecar.js";
+import { inProcess, SERVER_VERSION, type Harness } from "../helpers/in-process.js";
 
-// Methods over the wire to the built bin. One sidecar serves the file; each test makes its own sessions.
-const SIDECAR_CWD = realpathSync(mkdtempSync(`${tmpdir()}/acp-e2e-`));
+// The session methods through the whole server. One server serves the file; each test makes its own sessions.
+const SERVER_CWD = "/home/me/server-cwd";
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const msg = (messageId: string, role = "user", content: unknown = `text of ${messageId}`) => ({ messageId, role, content });
 
-let s: Sidecar;
-beforeAll(() => {
-  s = spawnSidecar([], { cwd: SIDECAR_CWD });
+let s: Harness;
+beforeAll(async () => {
+  s = await inProcess({}, { cwd: SERVER_CWD });
 });
-afterAll(() => {
-  killAll();
-  rmSync(SIDECAR_CWD, { recursive: true, force: true });
-});
+afterAll(() => s.close());
 
 async function newSession(params: object = {}): Promise<string> {
   return (await s.ok("session/new", { cwd: "/work/project", ...params })).sessionId;
@@ -43,18 +38,31 @@ describe("initialize", () => {
         loadSession: true,
         sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {} },
       },
-      agentInfo: { name: "acp-sessions", version: VERSION },
+      agentInfo: { name: "acp-sessions", version: SERVER_VERSION },
       authMethods: [],
     });
+  });
+
+  it("initialize's clientCapabilities are recorded on sessions created afterwards; session/new's own override them", async () => {
+    const own = await inProcess();
+    await own.ok("initialize", { protocolVersion: 1, clientCapabilities: { fs: { readTextFile: true }, terminal: false } });
+    const a = (await own.ok("session/new", { cwd: "/w" })).sessionId;
+    const b = (await own.ok("session/new", { cwd: "/w", clientCapabilities: { terminal: true } })).sessionId;
+    expect((await own.ok("session/get", { sessionId: a })).session.clientCapabilities).toEqual({
+      fs: { readTextFile: true },
+      terminal: false,
+    });
+    expect((await own.ok("session/get", { sessionId: b })).session.clientCapabilities).toEqual({ terminal: true });
+    await own.close();
   });
 });
 
 describe("session/new", () => {
-  it("returns a UUID v4 and defaults cwd to the sidecar's working directory", async () => {
+  it("returns a UUID v4 and defaults cwd to the server's working directory", async () => {
     const { sessionId } = await s.ok("session/new", {});
     expect(sessionId).toMatch(UUID_V4);
     const { session } = await s.ok("session/get", { sessionId });
-    expect(session).toMatchObject({ sessionId, cwd: SIDECAR_CWD, title: null, messageCount: 0, revision: 1, context: [] });
+    expect(session).toMatchObject({ sessionId, cwd: SERVER_CWD, title: null, messageCount: 0, revision: 1, context: [] });
     expect(Number.isNaN(Date.parse(session.createdAt))).toBe(false);
     expect(session.createdAt).toMatch(/\.\d{3}Z$/);
   });
@@ -76,8 +84,13 @@ describe("session/new", () => {
     const { session } = await s.ok("session/get", { sessionId });
     expect(session.mcpServers).toEqual(["files", "web"]);
     await s.ok("session/list", {});
-    // Nothing the sidecar ever wrote holds the secret or the command.
-    expect(s.lines.filter((l) => l.includes(secret) || l.includes("mcp-files"))).toEqual([]);
+    // Nothing the server ever wrote holds the secret or the command.
+    expect(
+      s
+        .output()
+        .split("\n")
+        .filter((l) => l.includes(secret) || l.includes("mcp-files")),
+    ).toEqual([]);
   });
 });
 
@@ -133,7 +146,7 @@ describe("accesses", () => {
     const sessionId = await newSession();
     let last = Date.parse((await s.ok("session/get", { sessionId, limit: 0 })).session.lastAccessed);
     const check = async (method: string, params: object, isAccess: boolean) => {
-      await until(() => Date.now() > last + 1, "the clock to move on");
+      await s.waitFor(() => Date.now() > last + 1, "the clock to move on");
       await s.ok(method, { sessionId, ...params });
       const listed = (await s.ok("session/list", { cwd: "/work/project", limit: 1000 })).sessions.find(
         (x: any) => x.sessionId === sessionId,
@@ -250,8 +263,8 @@ describe("session/list", () => {
   });
 
   it("paging with limit and nextCursor returns every session exactly once while sessions come and go", async () => {
-    // A sidecar of its own, so the listing holds only this test's sessions.
-    const own = spawnSidecar();
+    // A server of its own, so the listing holds only this test's sessions.
+    const own = await inProcess();
     const create = async () => (await own.ok("session/new", {})).sessionId as string;
     const original: string[] = [];
     for (let i = 0; i < 23; i++) original.push(await create());
@@ -284,7 +297,7 @@ describe("session/list", () => {
     expect(new Set(seen).size).toBe(seen.length);
     const throughout = original.filter((id) => !removed.has(id));
     for (const id of throughout) expect(seen).toContain(id);
-    expect(await own.end()).toBe(0);
+    await own.close();
   });
 
   it("limit out of range is -32602", async () => {

@@ -1,11 +1,11 @@
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openRedisStore, type RedisStore } from "../../../src/store/redis/store.js";
-import type { StoreOptions } from "../../../src/store/types.js";
-import { RedisCluster, skipWithoutRedis } from "../../helpers/redis-server.js";
-import { killAll, spawnSidecar, until } from "../../helpers/sidecar.js";
-import { message, newSession } from "../contract.js";
-import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "./harness.js";
+import { openRedisStore, type RedisStore } from "../../src/store/redis/store.js";
+import type { StoreOptions } from "../../src/store/types.js";
+import { RedisCluster, skipWithoutRedis } from "../helpers/redis-server.js";
+import { killAll, spawnSidecar, until } from "../helpers/sidecar.js";
+import { message, newSession } from "../store/contract.js";
+import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "../store/redis/harness.js";
 
 // The same store on a Redis Cluster of three masters: the contract, the spread, and sidecars sharing it.
 const noCluster = skipWithoutRedis("the Redis Cluster tests");

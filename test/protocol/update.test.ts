@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll, spawnSidecar, type Sidecar } from "../helpers/sidecar.js";
+import { inProcess, type Harness } from "../helpers/in-process.js";
 
-// session/update over the wire: order, message identity, idempotent retries, all-or-nothing, revisions.
+// session/update through the whole server: order, message identity, idempotent retries, all-or-nothing, revisions.
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const msg = (messageId: string, role = "user", content: unknown = `text of ${messageId}`) => ({ messageId, role, content });
 
-let s: Sidecar;
-beforeAll(() => {
-  s = spawnSidecar();
+let s: Harness;
+beforeAll(async () => {
+  s = await inProcess();
 });
-afterAll(killAll);
+afterAll(() => s.close());
 
 const newSession = async (params: object = {}): Promise<string> => (await s.ok("session/new", { cwd: "/w", ...params })).sessionId;
 const get = async (sessionId: string) => (await s.ok("session/get", { sessionId })).session;

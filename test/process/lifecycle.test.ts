@@ -1,3 +1,6 @@
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { killAll, rpc, spawnSidecar, until, VERSION } from "../helpers/sidecar.js";
 
@@ -87,57 +90,21 @@ describe("process lifecycle", () => {
         .every((l) => l.startsWith("acp-sessions ")),
     ).toBe(true);
   });
+
+  it("a session created without a cwd gets the directory the bin was started in", async () => {
+    const cwd = realpathSync(mkdtempSync(join(tmpdir(), "acp-cwd-")));
+    try {
+      const s = spawnSidecar([], { cwd });
+      const { sessionId } = await s.ok("session/new", {});
+      expect((await s.ok("session/get", { sessionId })).session.cwd).toBe(cwd);
+      expect(await s.end()).toBe(0);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("the reaper", () => {
-  it("expires an idle session: a session/expired notification, then the session is gone", async () => {
-    const s = spawnSidecar(["--max-session-age", "300ms", "--cleanup-interval", "100ms"]);
-    const { sessionId } = await s.ok("session/new", { cwd: "/w" });
-    await s.ok("session/update", { sessionId, messages: [{ role: "user", content: "soon gone" }] });
-    const expired = await until(() => s.notifications("session/expired").find((n) => n.sessionId === sessionId), "session/expired", 60_000);
-    expect(expired).toEqual({
-      sessionId,
-      createdAt: expect.stringMatching(/\.\d{3}Z$/),
-      lastAccessed: expect.stringMatching(/\.\d{3}Z$/),
-      expiredAt: expect.stringMatching(/\.\d{3}Z$/),
-      messageCount: 1,
-      action: "delete",
-    });
-    // Never before its deadline.
-    expect(Date.parse(expired.expiredAt) - Date.parse(expired.lastAccessed)).toBeGreaterThanOrEqual(300);
-    expect((await s.call("session/get", { sessionId })).error?.code).toBe(-32002);
-    expect(await s.end()).toBe(0);
-  });
-
-  it("session/expired carries the expired session's messageCount", async () => {
-    const s = spawnSidecar(["--max-session-age", "300ms", "--cleanup-interval", "100ms"]);
-    const { sessionId } = await s.ok("session/new", { cwd: "/w" });
-    await s.ok("session/update", {
-      sessionId,
-      messages: [
-        { role: "user", content: "a" },
-        { role: "assistant", content: "b" },
-      ],
-    });
-    const expired = await until(() => s.notifications("session/expired").find((n) => n.sessionId === sessionId), "session/expired", 60_000);
-    expect(expired.messageCount).toBe(2);
-  });
-
-  it("a session kept busy with gets does not expire while an idle one beside it does", async () => {
-    const s = spawnSidecar(["--max-session-age", "1s", "--cleanup-interval", "100ms"]);
-    const busy = (await s.ok("session/new", { cwd: "/w", title: "busy" })).sessionId;
-    const idle = (await s.ok("session/new", { cwd: "/w", title: "idle" })).sessionId;
-    const started = Date.now();
-    // Keep one session busy until the idle one has expired and well over one max age has passed.
-    while (!s.notifications("session/expired").some((n) => n.sessionId === idle) || Date.now() - started < 2_500) {
-      await s.ok("session/get", { sessionId: busy, limit: 0 });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      if (Date.now() - started > 60_000) throw new Error("the idle session never expired");
-    }
-    expect(s.notifications("session/expired").map((n) => n.sessionId)).toEqual([idle]);
-    expect((await s.ok("session/get", { sessionId: busy })).session.title).toBe("busy");
-  });
-
   it("ACP_SESSIONS_MAX_SESSION_AGE and ACP_SESSIONS_CLEANUP_INTERVAL configure it from the environment", async () => {
     const s = spawnSidecar([], { env: { ACP_SESSIONS_MAX_SESSION_AGE: "300ms", ACP_SESSIONS_CLEANUP_INTERVAL: "100ms" } });
     const { sessionId } = await s.ok("session/new", { cwd: "/w" });
@@ -182,6 +149,12 @@ describe("the CLI", () => {
     const s = spawnSidecar(["--version"]);
     expect((await s.exit).code).toBe(0);
     expect(s.lines).toEqual([VERSION]);
+  });
+
+  it("initialize reports the package version in agentInfo", async () => {
+    const s = spawnSidecar();
+    expect((await s.ok("initialize", { protocolVersion: 1 })).agentInfo).toEqual({ name: "acp-sessions", version: VERSION });
+    expect(await s.end()).toBe(0);
   });
 
   it("--help documents the options and their environment variables", async () => {

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll, rpc, spawnSidecar, type Sidecar } from "../helpers/sidecar.js";
+import { inProcess, type Harness } from "../helpers/in-process.js";
+import { rpc } from "../helpers/sidecar.js";
 
 // session/load replays the stored context as ACP session/update notifications, ahead of its response.
-let s: Sidecar;
-beforeAll(() => {
-  s = spawnSidecar();
+let s: Harness;
+beforeAll(async () => {
+  s = await inProcess();
 });
-afterAll(killAll);
+afterAll(() => s.close());
 
 const indexOfResponse = (id: string) => s.messages.findIndex((m) => m.id === id && !("method" in m));
 
@@ -79,17 +80,17 @@ describe("session/load", () => {
     expect(s.responses("p-get")[0]!.result.session.context.map((m: any) => m.messageId)).toEqual(["after-load"]);
   });
 
-  it("two loads pipelined back to back are both answered, then the requests after them, then exit 0", async () => {
-    const own = spawnSidecar();
+  it("two loads pipelined back to back are both answered, then the requests after them, then the input ends cleanly", async () => {
+    const own = await inProcess();
     const { sessionId } = await own.ok("session/new", { cwd: "/w" });
     own.write(
       rpc("L1", "session/load", { sessionId, cwd: "/w", mcpServers: [] }) +
         rpc("L2", "session/load", { sessionId, cwd: "/w", mcpServers: [] }) +
         rpc("after", "session/list", {}),
     );
-    const code = await own.end();
+    await own.close();
     expect(own.messages.map((m) => m.id)).toEqual([1, "L1", "L2", "after"]);
-    expect(code).toBe(0);
+    expect(own.logged).toEqual([]);
   });
 
   it("an empty session replays nothing and answers {}", async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { killAll, rpc, spawnSidecar, until, type Sidecar } from "../../helpers/sidecar.js";
+import { killAll, rpc, spawnSidecar, until, type Sidecar } from "../helpers/sidecar.js";
 
 // The SQLite store as the built bin uses it: kill -9, two sidecars on one file, expiry across restarts.
 // Needs the build (npx tsc -p .). Every wait polls a condition against a deadline.

@@ -1,7 +1,7 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { inProcess } from "../helpers/in-process.js";
-import { availableStores } from "../helpers/stores.js";
+import { availableStores, stopStores } from "../helpers/stores.js";
 
 /**
  * Text mixing ASCII, escapes, pairs outside the BMP and lone surrogates. Content must come back exactly
@@ -37,6 +37,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("list" as const) }),
   fc.record({ kind: fc.constantFrom("remove" as const, "delete" as const), s: fc.nat(), unknown: fc.boolean() }),
 );
+
+afterAll(stopStores);
 
 /**
  * Random request sequences, valid and invalid, against a Map model: after every step the sidecar

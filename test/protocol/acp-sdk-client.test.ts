@@ -1,37 +1,33 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { client, methods, ndJsonStream, PROTOCOL_VERSION, RequestError, type SessionNotification } from "@agentclientprotocol/sdk";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN } from "../helpers/sidecar.js";
+import { inProcess, type Harness } from "../helpers/in-process.js";
 
-// The whole ACP v1 session lifecycle driven by the ACP SDK's own client() app over the bin's stdio.
-const children: ChildProcessWithoutNullStreams[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill("SIGKILL");
+// The whole ACP v1 session lifecycle driven by the ACP SDK's own client() app over the server's streams.
+const servers: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((h) => h.close()));
 });
 
-function startSidecar() {
-  const child = spawn(process.execPath, [BIN]);
-  children.push(child);
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+async function startServer() {
+  const h = await inProcess();
+  servers.push(h);
   const stream = ndJsonStream(
-    Writable.toWeb(child.stdin) as WritableStream<Uint8Array>,
-    Readable.toWeb(child.stdout) as ReadableStream<Uint8Array>,
+    Writable.toWeb(h.stdin) as WritableStream<Uint8Array>,
+    Readable.toWeb(h.fromServer) as ReadableStream<Uint8Array>,
   );
-  return { child, stream, exit, stderr: () => stderr };
+  return { h, stream };
 }
 
 describe("driven by the ACP SDK client() app", () => {
   it("initialize → new → update → close → resume → load (message ids) → delete → delete again", async () => {
-    const sidecar = startSidecar();
+    const server = await startServer();
     const replayed: SessionNotification[] = [];
     const app = client({ name: "acp-sessions-e2e" }).onNotification(methods.client.session.update, ({ params }) => {
       replayed.push(params);
     });
 
-    const outcome = await app.connectWith(sidecar.stream, async (ctx) => {
+    const outcome = await app.connectWith(server.stream, async (ctx) => {
       const init = await ctx.request(methods.agent.initialize, {
         protocolVersion: PROTOCOL_VERSION,
         clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: true },
@@ -88,21 +84,19 @@ describe("driven by the ACP SDK client() app", () => {
       return "done";
     });
     expect(outcome).toBe("done");
-    sidecar.child.stdin.end();
-    expect(await sidecar.exit).toBe(0);
-    expect(sidecar.stderr()).toBe("");
+    await server.h.close();
+    expect(server.h.logged).toEqual([]);
   });
 
   it("resume with a different cwd and load of an unknown session reject with the sidecar's errors", async () => {
-    const sidecar = startSidecar();
-    await client({ name: "acp-sessions-e2e" }).connectWith(sidecar.stream, async (ctx) => {
+    const server = await startServer();
+    await client({ name: "acp-sessions-e2e" }).connectWith(server.stream, async (ctx) => {
       const { sessionId } = await ctx.request(methods.agent.session.new, { cwd: "/a", mcpServers: [] });
       await expect(ctx.request(methods.agent.session.resume, { sessionId, cwd: "/b" })).rejects.toMatchObject({ code: -32602 });
       await expect(ctx.request(methods.agent.session.load, { sessionId: "unknown", cwd: "/a", mcpServers: [] })).rejects.toMatchObject({
         code: -32002,
       });
     });
-    sidecar.child.stdin.end();
-    expect(await sidecar.exit).toBe(0);
+    await server.h.close();
   });
 });

@@ -1,12 +1,12 @@
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionClient, type SessionExpired, type SessionNotification } from "../../src/client/index.js";
+import { protocolJsonSchema } from "../../src/protocol/json-schema.js";
+import { inProcess, SERVER_VERSION, type Harness } from "../helpers/in-process.js";
 
-const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
+// The JSON Schema `acp-sessions schema` prints (test/process/cli-commands checks it is this one).
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
 
 /** One example request per method, as a client in another language would write it. */
@@ -70,17 +70,15 @@ let schema: Record<string, any>;
 let ajv: InstanceType<typeof Ajv2020.default>;
 const validator = (def: string) => ajv.getSchema(`urn:acp-sessions:protocol#/$defs/${def}`)!;
 
-beforeAll(async () => {
-  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, "schema"]);
-  schema = JSON.parse(stdout);
+beforeAll(() => {
+  schema = protocolJsonSchema(SERVER_VERSION);
   ajv = new Ajv2020.default({ strict: true, allowUnionTypes: true, allErrors: true });
   // ajv leaves formats to the ajv-formats package; the one format the schema uses is checked here.
   ajv.addFormat("date-time", (value: string) => !Number.isNaN(Date.parse(value)) && /^\d{4}-\d\d-\d\dT/.test(value));
   ajv.addSchema(schema);
 });
 
-describe("acp-sessions schema", () => {
+describe("the protocol's JSON Schema", () => {
   it("is a valid JSON Schema draft 2020-12 document", () => {
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
     expect(ajv.validateSchema(schema), JSON.stringify(ajv.errors)).toBe(true);
@@ -113,15 +111,22 @@ describe("acp-sessions schema", () => {
     }
   });
 
-  describe("describes what the sidecar really answers", () => {
+  describe("describes what the server really answers", () => {
+    let server: Harness;
     let client: SessionClient;
+    // The server's clock stands still until the test moves it, so nothing expires before it is asked to.
+    let clock = Date.UTC(2026, 0, 1);
     const updates: SessionNotification[] = [];
     const expired: SessionExpired[] = [];
-    beforeAll(() => {
-      client = SessionClient.spawn({ stderr: "ignore", maxSessionAge: "1s", cleanupInterval: "100ms" });
+    beforeAll(async () => {
+      server = await inProcess({ maxSessionAgeMs: 1000, cleanupIntervalMs: 100 }, { now: () => clock });
+      client = SessionClient.connect(server.fromServer, server.stdin);
       client.on("sessionUpdate", (n) => updates.push(n)).on("expired", (e) => expired.push(e));
     });
-    afterAll(() => client.close());
+    afterAll(async () => {
+      await client.close();
+      await server.close();
+    });
 
     const check = (def: string, value: unknown) => {
       const validate = validator(def);
@@ -159,8 +164,8 @@ describe("acp-sessions schema", () => {
 
       expect(updates.map((n) => n.update.sessionUpdate)).toEqual(["user_message_chunk", "agent_message_chunk", "agent_message_chunk"]);
       for (const n of updates) check("SessionUpdateNotification", n);
-      const deadline = Date.now() + 30_000;
-      while (!expired.some((e) => e.sessionId === fork.sessionId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      clock += 1000;
+      await server.waitFor(() => expired.some((e) => e.sessionId === fork.sessionId), "the fork's expiry");
       expect(expired.map((e) => e.sessionId)).toContain(fork.sessionId);
       for (const e of expired) check("SessionExpiredNotification", e);
     });

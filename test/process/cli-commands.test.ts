@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { protocolJsonSchema } from "../../src/protocol/json-schema.js";
+import { VERSION } from "../helpers/sidecar.js";
 
 // These run the built bin: `npx tsc -p .` first.
 const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
@@ -142,5 +144,13 @@ describe("ls, show and rm", () => {
       expect((await run("--store", store, "rm", sessionId)).code).toBe(1);
       expect((await run("--store", store, "ls")).stdout).toBe("no sessions\n");
     });
+  });
+});
+
+describe("schema", () => {
+  it("prints the protocol's JSON Schema, titled with the package version", async () => {
+    const printed = await run("schema");
+    expect(printed).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(printed.stdout)).toEqual(protocolJsonSchema(VERSION));
   });
 });

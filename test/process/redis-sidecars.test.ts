@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCode } from "../../../src/rpc/errors.js";
-import { RedisServer, skipWithoutRedis } from "../../helpers/redis-server.js";
-import { killAll, rpc, spawnSidecar, until, type Sidecar } from "../../helpers/sidecar.js";
+import { ErrorCode } from "../../src/rpc/errors.js";
+import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
+import { killAll, rpc, spawnSidecar, until, type Sidecar } from "../helpers/sidecar.js";
 
 // The built bin (`npm run build`: tsc, then the Lua copied) against a real redis-server, as several sidecars sharing it see it.
 const noRedis = skipWithoutRedis("the Redis sidecar process tests");
