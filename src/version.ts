@@ -10,4 +10,4 @@ function packageJsonUrl(): URL {
 }
 
 /** This package's version, as package.json gives it. */
-export const VERSION: string = JSON.parse(readFileSync(packageJsonUrl(), "utf8")).version;
+export const VERSION = (JSON.parse(readFileSync(packageJsonUrl(), "utf8")) as { version: string }).version;

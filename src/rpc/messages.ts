@@ -9,7 +9,8 @@ export type Incoming =
   /** A response from the peer: this server sends no requests, so it is dropped. */
   | { kind: "response" };
 
-export function parseFrame(body: Buffer): unknown | RequestError {
+/** The frame's JSON value, or the RequestError (-32700) that answers a frame that is not JSON. */
+export function parseFrame(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString("utf8"));
   } catch (err) {

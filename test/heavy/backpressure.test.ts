@@ -27,7 +27,7 @@ describe("backpressure", () => {
     s.child.stdin.write(create);
     // Read until the session id arrives, then stop reading.
     let head = "";
-    const onData = (c: Buffer) => (head += c);
+    const onData = (c: Buffer) => (head += c.toString());
     s.child.stdout.on("data", onData);
     await until(() => head.includes("\n"), "session/new");
     s.child.stdout.off("data", onData);
@@ -73,7 +73,7 @@ describe("backpressure", () => {
     const total = 50_000;
     const s = start(["--max-context-messages", String(total)]);
     let head = "";
-    const collect = (c: Buffer) => (head += c);
+    const collect = (c: Buffer) => (head += c.toString());
     s.child.stdout.on("data", collect);
     s.child.stdin.write(line("new", "session/new", {}));
     await until(() => head.includes("\n"), "session/new");

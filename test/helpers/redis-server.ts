@@ -160,7 +160,7 @@ export class RedisCluster {
         { stdio: ["ignore", "ignore", "pipe"] },
       );
       let stderr = "";
-      create.stderr!.on("data", (chunk) => (stderr += chunk));
+      create.stderr.on("data", (chunk) => (stderr += chunk));
       const [code] = await once(create, "exit");
       if (code !== 0) throw new Error(`redis-cli --cluster create failed: ${stderr}`);
       const deadline = Date.now() + STARTUP_MS;

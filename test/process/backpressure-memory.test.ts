@@ -103,7 +103,7 @@ async function sidecarWithLargeSession(updates = 1) {
   const out = new OutputScan();
   child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdin.on("error", () => {});
   const lines = (n: number, ms?: number) => until(() => out.lineEnds.length >= n, `${n} lines of output`, ms);
 
@@ -132,7 +132,7 @@ async function sidecarWithLargeSession(updates = 1) {
 describe("a client that stops reading large answers", () => {
   it("a batch of 200 gets: memory stays within 64 MiB and one answer; the whole array arrives in order once read", async () => {
     const s = await sidecarWithLargeSession();
-    const baseline = await peakOnceFlat(s.child.pid);
+    const baseline = await peakOnceFlat(s.child.pid!);
     s.child.stdout.pause();
     const count = 200;
     const batch = Array.from({ length: count }, (_, id) => ({
@@ -142,7 +142,7 @@ describe("a client that stops reading large answers", () => {
       params: { sessionId: s.sessionId },
     }));
     s.child.stdin.write(JSON.stringify(batch) + "\n");
-    const peak = await peakOnceFlat(s.child.pid);
+    const peak = await peakOnceFlat(s.child.pid!);
     expect(peak - baseline).toBeLessThan(ALLOWED_GROWTH + s.answerBytes);
 
     const answersBefore = s.out.answers.length;
@@ -165,12 +165,12 @@ describe("a client that stops reading large answers", () => {
 
   it("100 get lines in one write: memory stays within 64 MiB and one answer; every answer arrives in order once read", async () => {
     const s = await sidecarWithLargeSession();
-    const baseline = await peakOnceFlat(s.child.pid);
+    const baseline = await peakOnceFlat(s.child.pid!);
     s.child.stdout.pause();
     const count = 100;
     const ids = Array.from({ length: count }, (_, id) => id);
     s.child.stdin.write(ids.map((id) => rpc(id, "session/get", { sessionId: s.sessionId })).join(""));
-    const peak = await peakOnceFlat(s.child.pid);
+    const peak = await peakOnceFlat(s.child.pid!);
     expect(peak - baseline).toBeLessThan(ALLOWED_GROWTH + s.answerBytes);
 
     const answersBefore = s.out.answers.length;
@@ -187,10 +187,10 @@ describe("a client that stops reading large answers", () => {
     const updates = 16;
     const s = await sidecarWithLargeSession(updates);
     const count = updates * MESSAGES;
-    const baseline = await peakOnceFlat(s.child.pid);
+    const baseline = await peakOnceFlat(s.child.pid!);
     s.child.stdout.pause();
     s.child.stdin.write(rpc("load", "session/load", { sessionId: s.sessionId, cwd: "/tmp", mcpServers: [] }));
-    const peak = await peakOnceFlat(s.child.pid);
+    const peak = await peakOnceFlat(s.child.pid!);
     expect(peak - baseline).toBeLessThan(ALLOWED_GROWTH + MiB);
 
     const before = s.out.lineEnds.length;

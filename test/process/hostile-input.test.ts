@@ -12,7 +12,7 @@ function start(args: string[] = [], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
   children.push(child);
   let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c));
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, exit, stderr: () => stderr };
 }

@@ -50,8 +50,8 @@ describe.each(availableStores())("protocol matches a simple model ($name store)"
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
         const h = await inProcess(await config());
         const model = new Map<string, { title: string; history: Message[] }>();
-        const context = (r: { result: { session: { context: Message[] } } }) =>
-          r.result.session.context.map(({ messageId, content }) => ({ messageId, content }));
+        const context = (r: { result?: { session: { context: Message[] } } }) =>
+          r.result!.session.context.map(({ messageId, content }) => ({ messageId, content }));
         let counter = 0;
         try {
           for (const o of ops) {

@@ -240,7 +240,7 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
         Promise.resolve().then(() => other.update({ sessionId, messages: [message("y")], changes: {}, expectedRevision: 1 }, T0)),
       ]);
       const ok = results.filter((r) => r.status === "fulfilled");
-      const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
       expect(ok).toHaveLength(1);
       expect(failed).toHaveLength(1);
       expect(failed[0]!.reason).toBeInstanceOf(RevisionConflictError);

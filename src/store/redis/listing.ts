@@ -77,8 +77,16 @@ async function fill(source: ListSource, want: number, cwd: string | undefined, r
 function cursorPosition(cursor: string, buckets: number): { score: number; bucket: number } {
   const position = decodeCursor(cursor);
   if (Array.isArray(position) && position.length === 2) {
-    const [score, bucket] = position;
-    if (Number.isSafeInteger(score) && Number.isSafeInteger(bucket) && bucket >= 0 && bucket < buckets) return { score, bucket };
+    const [score, bucket] = position as unknown[];
+    if (
+      typeof score === "number" &&
+      typeof bucket === "number" &&
+      Number.isSafeInteger(score) &&
+      Number.isSafeInteger(bucket) &&
+      bucket >= 0 &&
+      bucket < buckets
+    )
+      return { score, bucket };
   }
   throw new InvalidCursorError(cursor);
 }

@@ -30,7 +30,8 @@ import { CHANGE_LETTER, ROLE_LETTER, STATUS } from "./shared.js";
 export interface Operation<Input, Reply> {
   readonly name: OperationName;
   encode(input: Input): Arg[];
-  decode(reply: unknown): Reply;
+  /** A plain function, handed to the batcher as it is. */
+  readonly decode: (reply: unknown) => Reply;
 }
 
 export interface ListInput {

@@ -40,7 +40,31 @@ export const SESSION_COLUMNS = `s.seq, s.session_id, s.cwd, s.title, s.created_a
   s.additional_directories, s.revision, s.archived, s.max_idle_ms, s.pinned, s.parent_session_id, s.forked_at_message_id,
   s.segment, s.first_position, s.message_count, g.parent, g.base`;
 
-export function sessionRow(v: any[]): SessionRow {
+/** A session query's row as better-sqlite3 returns it in raw mode: SESSION_COLUMNS, in order. */
+export type SessionColumns = [
+  seq: number,
+  session_id: string,
+  cwd: string,
+  title: string | null,
+  created_at: number,
+  last_accessed: number,
+  client_capabilities: string,
+  mcp_servers: string,
+  additional_directories: string,
+  revision: number,
+  archived: number,
+  max_idle_ms: number | null,
+  pinned: number,
+  parent_session_id: string | null,
+  forked_at_message_id: string | null,
+  segment: number,
+  first_position: number,
+  message_count: number,
+  segment_parent: number | null,
+  segment_base: number,
+];
+
+export function sessionRow(v: SessionColumns): SessionRow {
   return {
     seq: v[0],
     session_id: v[1],
@@ -106,11 +130,11 @@ const parsed = new Map<string, unknown>();
  * JSON columns decoded once per distinct text: sessions mostly share the same few capability objects
  * and lists. Keyed by the text itself, so it can never be stale. Callers treat records as read-only.
  */
-function decode(json: string): any {
-  let value = parsed.get(json);
+function decode<T>(json: string): T {
+  let value = parsed.get(json) as T | undefined;
   if (value === undefined) {
     if (parsed.size >= 1024) parsed.clear();
-    value = JSON.parse(json);
+    value = JSON.parse(json) as T;
     parsed.set(json, value);
   }
   return value;
@@ -123,9 +147,9 @@ export function record(row: SessionRow): SessionRecord {
     title: row.title,
     createdAt: row.created_at,
     lastAccessed: row.last_accessed,
-    clientCapabilities: decode(row.client_capabilities),
-    mcpServers: decode(row.mcp_servers),
-    additionalDirectories: decode(row.additional_directories),
+    clientCapabilities: decode<unknown>(row.client_capabilities),
+    mcpServers: decode<string[]>(row.mcp_servers),
+    additionalDirectories: decode<string[]>(row.additional_directories),
     messageCount: row.message_count,
     revision: row.revision,
     archived: row.archived === 1,

@@ -31,7 +31,7 @@ import type {
 } from "../types.js";
 import { ReadCache } from "./cache.js";
 import { History } from "./history.js";
-import { applyChanges, expiry, record, sessionRow, type Segment, type SessionRow } from "./rows.js";
+import { applyChanges, expiry, record, sessionRow, type Segment, type SessionColumns, type SessionRow } from "./rows.js";
 import { SCHEMA_VERSION, TABLES, prepareDatabase } from "./schema.js";
 import { prepareStatements, type Statements } from "./statements.js";
 import { Transactions, guard } from "./transactions.js";
@@ -201,9 +201,9 @@ export class SqliteStore implements SessionStore {
         sessionId: request.sessionId,
         cwd: request.cwd,
         title: request.title === undefined ? parent.title : request.title,
-        clientCapabilities: JSON.parse(parent.client_capabilities),
+        clientCapabilities: JSON.parse(parent.client_capabilities) as unknown,
         mcpServers: request.mcpServers,
-        additionalDirectories: JSON.parse(parent.additional_directories),
+        additionalDirectories: JSON.parse(parent.additional_directories) as string[],
         retention: DEFAULT_RETENTION,
       };
       const forkedAt = request.atMessageId ?? this.history.lastMessageId(parent);
@@ -311,12 +311,12 @@ export class SqliteStore implements SessionStore {
   private find(sessionId: string, readOnly = false): SessionRow | undefined {
     const cached = readOnly ? this.cache.peek(sessionId) : this.cache.borrow(sessionId);
     if (cached) return cached;
-    const values = this.sql.sessionById.get(sessionId) as unknown[] | undefined;
+    const values = this.sql.sessionById.get(sessionId) as SessionColumns | undefined;
     return values && this.cache.lend(sessionRow(values));
   }
 
   private rows(statement: BetterSqlite3.Statement, ...params: unknown[]): SessionRow[] {
-    return (statement.all(...params) as unknown[][]).map(sessionRow);
+    return (statement.all(...params) as SessionColumns[]).map(sessionRow);
   }
 
   private checkCapacity(): void {

@@ -130,6 +130,8 @@ export class Transactions {
       throw err;
     }
     let settle!: (err?: unknown) => void;
+    // A failed commit rejects with whatever SQLite threw, as it is.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     const done = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
     // Each request's own promise carries a failure; this one alone must not count as unhandled.
     done.catch(() => {});

@@ -8,7 +8,7 @@ import { RevisionConflictError, StoreUnavailableError } from "../../../src/store
 import { StoreOpenError } from "../../../src/store/errors.js";
 import type { BackendOptions } from "../../../src/store/types.js";
 import { SCHEMA_VERSION, TABLES } from "../../../src/store/sqlite/schema.js";
-import { openSqliteStore, type SqliteStore } from "../../../src/store/sqlite/store.js";
+import { openSqliteStore } from "../../../src/store/sqlite/store.js";
 import type { StoreOptions } from "../../../src/store/types.js";
 import { message, newSession, sharedDataHarness, storeContract } from "../contract.js";
 
