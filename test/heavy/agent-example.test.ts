@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
 const options = { cwd: ROOT, timeout: 60_000 };
-if (!existsSync(join(ROOT, "dist", "src", "client", "index.js"))) throw new Error("build first: npx tsc -p .");
+if (!existsSync(join(ROOT, "dist", "src", "client", "index.js"))) throw new Error("build first: npm run build");
 const outDir = mkdtempSync(join(ROOT, "dist", "agent-example-test-"));
 const drive = (...args: string[]) => run(process.execPath, [join(outDir, "drive.js"), ...args], options);
 

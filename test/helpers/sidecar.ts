@@ -54,7 +54,7 @@ export type Sidecar = ReturnType<typeof spawnSidecar>;
  * every line is kept raw and parsed, so a test can check both what came back and that nothing else did.
  */
 export function spawnSidecar(args: string[] = [], options: SpawnOptions = {}) {
-  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
+  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npm run build");
   const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
   live.add(child);
   const lines: string[] = [];

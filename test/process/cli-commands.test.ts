@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { protocolJsonSchema } from "../../src/protocol/json-schema.js";
 import { VERSION } from "../helpers/sidecar.js";
 
-// These run the built bin: `npx tsc -p .` first.
+// These run the built bin: `npm run build` first.
 const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
 beforeAll(() => {
-  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
+  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npm run build");
 });
 
 interface Run {

@@ -7,7 +7,7 @@ import { BIN } from "../helpers/sidecar.js";
 // The client spawning bin/acp-sessions.js, which runs the compiled sidecar (build first): its options become
 // flags, and it ends, kills and loses the child.
 beforeAll(() => {
-  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npx tsc -p .");
+  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npm run build");
 });
 
 const clients: SessionClient[] = [];

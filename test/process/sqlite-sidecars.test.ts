@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { killAll, rpc, spawnSidecar, until, type Sidecar } from "../helpers/sidecar.js";
 
 // The SQLite store as the built bin uses it: kill -9, two sidecars on one file, expiry across restarts.
-// Needs the build (npx tsc -p .). Every wait polls a condition against a deadline.
+// Needs the build (npm run build). Every wait polls a condition against a deadline.
 afterEach(killAll);
 
 let dir: string;
