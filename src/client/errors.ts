@@ -1,3 +1,5 @@
+import { ErrorCode } from "../rpc/errors.js";
+
 /** The sidecar answered a request with a JSON-RPC error: its code (e.g. -32002 session not found) and data. */
 export class SessionClientError extends Error {
   constructor(
@@ -7,6 +9,16 @@ export class SessionClientError extends Error {
   ) {
     super(message);
     this.name = "SessionClientError";
+  }
+
+  /**
+   * For -32012 (store unavailable), whether the request took effect: false when it surely did not, so
+   * it may be retried as it is; "unknown" when it may have, so retry only an update whose every message
+   * carries a messageId (those already stored are not appended again). Undefined for other errors.
+   */
+  get applied(): false | "unknown" | undefined {
+    const applied = (this.data as { applied?: unknown } | undefined)?.applied;
+    return this.code === ErrorCode.StoreUnavailable && (applied === false || applied === "unknown") ? applied : undefined;
   }
 }
 

@@ -31,7 +31,10 @@ export function storeErrorToRequestError(err: unknown): RequestError | undefined
     });
   }
   if (err instanceof StoreUnavailableError) {
-    return requestError(ErrorCode.StoreUnavailable, `Store unavailable: ${err.message}`, { backend: err.backend });
+    return requestError(ErrorCode.StoreUnavailable, `Store unavailable: ${err.message}`, {
+      backend: err.backend,
+      applied: err.applied,
+    });
   }
   return undefined;
 }

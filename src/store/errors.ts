@@ -53,11 +53,23 @@ export class RevisionConflictError extends StoreError {
   }
 }
 
-/** The backend could not be reached or failed; the request may be retried. */
+/**
+ * Whether a request that failed as unavailable took effect: `false` when it surely did not (it never
+ * reached the backend, or was undone), `"unknown"` when it was sent and no answer came in time (it may
+ * have been applied, or may still be).
+ */
+export type Applied = false | "unknown";
+
+/**
+ * The backend could not be reached or failed. Retrying is safe when `applied` is false, or when every
+ * message the request appends carries a messageId (a stored one is not appended again).
+ */
 export class StoreUnavailableError extends StoreError {
   constructor(
     readonly backend: string,
     cause: unknown,
+    /** Only a backend that knows the request never reached it says false. */
+    readonly applied: Applied = "unknown",
   ) {
     super(`${backend} store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }

@@ -76,6 +76,7 @@ export interface RedisServerOptions {
 /** One redis-server process; `kill` and `start` again keep its port and its data directory. */
 export class RedisServer {
   private child: ChildProcess | undefined;
+  private paused = false;
   readonly dir = mkdtempSync(join(tmpdir(), "acp-redis-"));
 
   private constructor(
@@ -124,6 +125,17 @@ export class RedisServer {
     await this.signal("SIGKILL");
   }
 
+  /** SIGSTOP: the server keeps its connections but answers nothing, as a hung or overloaded host. */
+  pause(): void {
+    this.paused = this.child?.kill("SIGSTOP") ?? false;
+  }
+
+  /** SIGCONT: the paused server runs again, first serving what it was sent meanwhile. */
+  resume(): void {
+    this.child?.kill("SIGCONT");
+    this.paused = false;
+  }
+
   async stop(): Promise<void> {
     await this.signal("SIGTERM");
     rmSync(this.dir, { recursive: true, force: true });
@@ -142,6 +154,9 @@ export class RedisServer {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, "exit");
     child.kill(signal);
+    // A paused server would hold SIGTERM until continued.
+    if (this.paused) child.kill("SIGCONT");
+    this.paused = false;
     await exited;
   }
 }

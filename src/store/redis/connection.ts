@@ -2,7 +2,7 @@
 import { isIP } from "node:net";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../../log.js";
-import { StoreError, StoreUnavailableError, oneLine } from "../errors.js";
+import { StoreError, StoreUnavailableError, oneLine, type Applied } from "../errors.js";
 import { StoreOpenError } from "../errors.js";
 import { KeyLayout, LAYOUT_VERSION } from "./keys.js";
 import { batchScript } from "./script.js";
@@ -12,11 +12,35 @@ export type Client = Redis | Cluster;
 /** Server replies that mean "not now" rather than "a bug in a script". */
 const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|BUSY|OOM|NOREPLICAS|MISCONF|MOVED|ASK)\b/;
 
-/** What a failed call becomes: store errors as they are, outages StoreUnavailableError. */
-export function storeError(err: unknown): Error {
+/** ioredis's refusals of a command it did not write, there being no offline queue to hold it. */
+const NOT_WRITTEN = /enableOfflineQueue options is false/;
+/** Replies by which Redis refuses a command before running any of it. */
+const NOT_RUN_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|BUSY|MOVED|ASK)\b/;
+
+/**
+ * What a failed call becomes: store errors as they are, outages StoreUnavailableError. `applied` is
+ * false only when the call surely never ran on Redis; a timeout or a connection lost after the write
+ * (or an OOM, READONLY… that a script may meet after some of its writes) leaves it unknown.
+ */
+export function storeError(err: unknown, applied?: Applied): Error {
   if (err instanceof StoreError) return err;
   if (err instanceof Error && err.name === "ReplyError" && !UNAVAILABLE_REPLY.test(err.message)) return err;
-  return new StoreUnavailableError("redis", err);
+  return new StoreUnavailableError("redis", err, applied ?? appliedBy(err));
+}
+
+function appliedBy(err: unknown): Applied {
+  if (!(err instanceof Error)) return "unknown";
+  if (NOT_WRITTEN.test(err.message)) return false;
+  return err.name === "ReplyError" && NOT_RUN_REPLY.test(err.message) ? false : "unknown";
+}
+
+/**
+ * Whether a command given to the client now may be written to Redis. A single client writes only
+ * while ready and rejects anything else at once (no offline queue); a cluster routes per node, so it
+ * may always.
+ */
+export function maySend(client: Client): boolean {
+  return client instanceof Cluster || client.status === "ready";
 }
 
 export interface Target {

@@ -43,7 +43,7 @@ import type {
 } from "../types.js";
 import { ScriptBatcher, type Arg } from "./batcher.js";
 import { ServerClock } from "./clock.js";
-import { checkLayout, connect, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
+import { checkLayout, connect, maySend, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
 import { ExpiryFeed } from "./expiry-feed.js";
 import { KeyLayout } from "./keys.js";
 import { listAcrossBuckets } from "./listing.js";
@@ -105,11 +105,13 @@ export class RedisStore implements SessionStore {
     private readonly feed: ExpiryFeed,
   ) {
     const batch = (client as unknown as { batchBuffer: BatchCall }).batchBuffer.bind(client);
-    this.batcher = new ScriptBatcher((bucket, packed, buffers) =>
-      batch(keys.index(bucket, "idle"), keys.bucket(bucket), packed, ...buffers).catch((err: unknown) => {
-        throw storeError(err);
-      }),
-    );
+    this.batcher = new ScriptBatcher((bucket, packed, buffers) => {
+      // Judged before the call: the client decides at once whether it writes the batch.
+      const applied = maySend(client) ? undefined : false;
+      return batch(keys.index(bucket, "idle"), keys.bucket(bucket), packed, ...buffers).catch((err: unknown) => {
+        throw storeError(err, applied);
+      });
+    });
     this.records = new RecordCache((serverMs) => clock.local(serverMs));
     this.bucketNumbers = Array.from({ length: keys.buckets }, (_, b) => b);
     this.maxContext = options.maxContextMessages ?? -1;
@@ -142,8 +144,11 @@ export class RedisStore implements SessionStore {
         await this.client.set(this.keys.alias(home, id), String(bucket));
       } catch (err) {
         // Unreachable without its alias: take the fork back if Redis still answers (else it expires).
-        await this.run(ops.remove, bucket, { sessionId: id }).catch(() => {});
-        throw storeError(err);
+        const takenBack = await this.run(ops.remove, bucket, { sessionId: id }).then(
+          () => true,
+          () => false,
+        );
+        throw storeError(err, takenBack ? false : "unknown");
       }
       this.remember(id, bucket);
     }
@@ -388,7 +393,8 @@ export class RedisStore implements SessionStore {
     try {
       await this.client.del(this.keys.alias(home, sessionId));
     } catch (err) {
-      throw storeError(err);
+      // The session is gone already: the request that removed it did take effect.
+      throw storeError(err, "unknown");
     }
   }
 
