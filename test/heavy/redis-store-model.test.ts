@@ -1,38 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../src/store/memory/store.js";
-import { openRedisStore, type RedisStore } from "../../src/store/redis/store.js";
+import type { RedisStore } from "../../src/store/redis/store.js";
 import type { ExpiredSession, Role, SessionRecord, StoreOptions } from "../../src/store/types.js";
-import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
+import { skipWithoutRedis } from "../helpers/redis-server.js";
 import { message, newSession } from "../store/contract.js";
-import { freshPrefix, redisBackend } from "../store/redis/harness.js";
+import { freshPrefix, redisForFile } from "../store/redis/harness.js";
 
 // Long differential runs: thousands of random operations on Redis and on the memory store, every answer compared.
 // Each takes seconds of round trips one after another, so they run with the heavy tier.
 const noRedis = skipWithoutRedis("the Redis differential runs", { binary: false });
 
 const T0 = Date.UTC(2026, 0, 1);
-let server: RedisServer | undefined;
-let url = process.env.REDIS_URL ?? "";
+const redis = redisForFile(noRedis);
 const texts = (messages: Buffer[]) => messages.map((m) => JSON.parse(m.toString()).messageId as string);
 
-const opened: RedisStore[] = [];
-async function open(options: StoreOptions, prefix: string): Promise<RedisStore> {
-  const store = await openRedisStore(url, options, redisBackend(prefix));
-  opened.push(store);
-  return store;
-}
-
-beforeAll(async () => {
-  if (noRedis || process.env.REDIS_URL) return;
-  server = await RedisServer.start();
-  url = server.url;
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const open = (options: StoreOptions, prefix: string) => redis.open(options, prefix);
 
 describe.skipIf(noRedis)("redis store against the memory store", () => {
   for (const onExpire of ["delete", "archive"] as const) {

@@ -1,21 +1,20 @@
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../../src/store/errors.js";
-import { StoreOpenError } from "../../../src/store/errors.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { StoreOpenError, StoreUnavailableError } from "../../../src/store/errors.js";
 import { KeyLayout, LAYOUT_VERSION } from "../../../src/store/redis/keys.js";
-import { openRedisStore, type RedisStore } from "../../../src/store/redis/store.js";
-import type { StoredMessage, StoreOptions } from "../../../src/store/types.js";
+import { openRedisStore } from "../../../src/store/redis/store.js";
+import type { StoredMessage } from "../../../src/store/types.js";
 import { RedisServer, skipWithoutRedis } from "../../helpers/redis-server.js";
 import { message, newSession } from "../contract.js";
-import { HOUR, freshPrefix, redisBackend, redisContract, twoListeners } from "./harness.js";
+import { HOUR, freshPrefix, redisBackend, redisContract, redisForFile, twoListeners } from "./harness.js";
 
 const noRedis = skipWithoutRedis("the Redis store tests", { binary: false });
 // With only REDIS_URL, the contract runs there; the tests that stop and start a server need their own.
 const noBinary = noRedis || skipWithoutRedis("the Redis start-up and fault tests (REDIS_URL serves the rest)");
 
 const T0 = Date.UTC(2026, 0, 1);
-let server: RedisServer | undefined;
-let url = process.env.REDIS_URL ?? "";
+const redis = redisForFile(noRedis);
+const open = redis.open;
 const texts = (messages: Buffer[]) => messages.map((m) => JSON.parse(m.toString()).messageId as string);
 
 /** Polls an async condition until it holds (errors count as "not yet"); fails after `ms`. */
@@ -29,27 +28,8 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, what: 
   }
 }
 
-const opened: RedisStore[] = [];
-async function open(options: Partial<StoreOptions> = {}, prefix = freshPrefix("t"), target = url): Promise<RedisStore> {
-  const store = await openRedisStore(target, { maxIdleMs: HOUR, ...options }, redisBackend(prefix));
-  opened.push(store);
-  return store;
-}
-
-beforeAll(async () => {
-  if (noRedis || process.env.REDIS_URL) return;
-  server = await RedisServer.start();
-  url = server.url;
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await server?.stop();
-});
-
 describe.skipIf(noRedis)("redis store", () => {
-  redisContract("redis", () => url, "t");
+  redisContract("redis", redis.url, "t");
 
   it("keeps deployments with different prefixes apart", async () => {
     const a = await open();
@@ -64,22 +44,22 @@ describe.skipIf(noRedis)("redis store", () => {
 
   it("refuses to start with another bucket count than the one recorded", async () => {
     const prefix = freshPrefix("t");
-    await (await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 16))).close();
-    const err = await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 8)).catch((e: unknown) => e);
+    await (await openRedisStore(redis.url(), { maxIdleMs: HOUR }, redisBackend(prefix, 16))).close();
+    const err = await openRedisStore(redis.url(), { maxIdleMs: HOUR }, redisBackend(prefix, 8)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreOpenError);
     expect((err as Error).message).toMatch(/16 buckets, not 8: start with --redis-buckets 16/);
-    await (await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 16))).close();
+    await (await openRedisStore(redis.url(), { maxIdleMs: HOUR }, redisBackend(prefix, 16))).close();
   });
 
   it("refuses to start on data another layout wrote, saying which", async () => {
     const prefix = freshPrefix("t");
-    const client = new Redis(url);
+    const client = new Redis(redis.url());
     try {
       await client.hset(new KeyLayout(prefix, 16).config, "buckets", "16", "layout", "1");
     } finally {
       client.disconnect();
     }
-    const err = await openRedisStore(url, { maxIdleMs: HOUR }, redisBackend(prefix, 16)).catch((e: unknown) => e);
+    const err = await openRedisStore(redis.url(), { maxIdleMs: HOUR }, redisBackend(prefix, 16)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreOpenError);
     expect((err as Error).message).toMatch(new RegExp(`prefix "${prefix}" holds data in layout 1, not ${LAYOUT_VERSION}$`));
   });
@@ -135,7 +115,7 @@ describe.skipIf(noRedis)("redis store", () => {
     const prefix = freshPrefix("t");
     const store = await open({}, prefix);
     const keys = new KeyLayout(prefix, 16);
-    const client = new Redis(url);
+    const client = new Redis(redis.url());
     try {
       const { sessionId } = await store.create(newSession(), T0);
       await store.update({ sessionId, messages: [message("m1")], changes: {} }, T0);
@@ -161,7 +141,7 @@ describe.skipIf(noRedis)("redis store", () => {
     const prefix = freshPrefix("t");
     const store = await open({ maxContextMessages: 3, onContextFull: "trim" }, prefix);
     const keys = new KeyLayout(prefix, 16);
-    const client = new Redis(url);
+    const client = new Redis(redis.url());
     const tricky = ['quote" and \\ backslash', "ctl \u0001\n\t", "ünïcødé ✓ 🎉", "\\u0041", "lone \ud800", '","role":"user'];
     try {
       // A trim by turns starts at a user message by its role, whatever an id says (this assistant's reads like a user's JSON).
@@ -227,7 +207,7 @@ describe.skipIf(noRedis)("redis store", () => {
 describe.skipIf(noBinary)("redis store: start-up and faults", () => {
   let own: RedisServer | undefined;
   afterEach(async () => {
-    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await redis.closeOpened();
     await own?.stop();
     own = undefined;
   });
@@ -245,8 +225,7 @@ describe.skipIf(noBinary)("redis store: start-up and faults", () => {
     await probe.stop();
     const opening = openRedisStore(`redis://127.0.0.1:${port}`, { maxIdleMs: HOUR }, redisBackend(freshPrefix("t"), 16, 60_000));
     own = await RedisServer.start({ port });
-    const store = await opening;
-    opened.push(store);
+    const store = redis.track(await opening);
     expect((await store.create(newSession(), T0)).revision).toBe(1);
   });
 
