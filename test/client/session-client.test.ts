@@ -11,6 +11,7 @@ import {
 } from "../../src/client/index.js";
 import type { Config } from "../../src/config.js";
 import { inProcess, type Harness } from "../helpers/in-process.js";
+import { failure } from "../helpers/failure.js";
 
 // The client connected to the whole server over in-memory streams; spawning the bin is test/process/session-client-spawn.
 const servers: Harness[] = [];
@@ -30,14 +31,6 @@ const connectClient = async (config: Partial<Config> = {}, options: ConnectOptio
   clients.push(client);
   return client;
 };
-
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (err: unknown) => err,
-  );
 
 describe("SessionClient connected to the server", () => {
   it("covers every method with typed params and results", async () => {

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionClosedError, ErrorCode, SessionClient, type SpawnOptions } from "../../src/client/index.js";
 import { BIN } from "../helpers/sidecar.js";
+import { failure } from "../helpers/failure.js";
 
 // The client spawning bin/acp-sessions.js, which runs the compiled sidecar (build first): its options become
 // flags, and it ends, kills and loses the child.
@@ -19,14 +20,6 @@ const spawnClient = (options: SpawnOptions = {}) => {
   clients.push(client);
   return client;
 };
-
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (err: unknown) => err,
-  );
 
 describe("SessionClient spawning the built bin", () => {
   it("passes its options to the sidecar as flags", async () => {
