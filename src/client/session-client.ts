@@ -210,6 +210,11 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     return this.request(Method.sessionClose, params);
   }
 
+  /** "open" while this connection has the session attached, otherwise "saved"; no side effects. */
+  sessionStatus(params: T.SessionStatusParams): Promise<T.SessionStatusResult> {
+    return this.request(Method.sessionStatus, params);
+  }
+
   forkSession(params: T.ForkSessionParams): Promise<T.ForkSessionResult> {
     return this.request(Method.sessionFork, params);
   }

@@ -43,6 +43,8 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
   const newId = deps.newId ?? uuidv4;
   let connectionCapabilities: unknown = null;
   const encoder = deps.encoder ?? new SessionEncoder(deps.maxIdleMs);
+  /** Sessions this connection has open: created, loaded, resumed or forked here, not closed or archived since. */
+  const attached = new Set<string>();
 
   const methods: Record<string, MethodEntry> = {
     [Method.initialize]: {
@@ -53,7 +55,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           protocolVersion: PROTOCOL_VERSION,
           agentCapabilities: {
             loadSession: true,
-            sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {} },
+            sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {}, status: {} },
           },
           agentInfo: { name: "acp-sessions", version: deps.version },
           authMethods: [],
@@ -73,7 +75,10 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           additionalDirectories: p.additionalDirectories ?? [],
           retention: retentionPolicy(p.retention) ?? DEFAULT_RETENTION,
         };
-        return then(store.create(session, now()), (created) => ({ sessionId: created.sessionId }));
+        return then(store.create(session, now()), (created) => {
+          attached.add(created.sessionId);
+          return { sessionId: created.sessionId };
+        });
       },
     },
 
@@ -116,6 +121,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       handle(params) {
         const p = parse(Method.sessionRemove, params);
         encoder.forget(p.sessionId);
+        attached.delete(p.sessionId);
         return then(store.remove(p.sessionId), (removed) => ({ removed }));
       },
     },
@@ -124,6 +130,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       handle(params) {
         const p = parse(Method.sessionDelete, params);
         encoder.forget(p.sessionId);
+        attached.delete(p.sessionId);
         return then(store.remove(p.sessionId), () => ({}));
       },
     },
@@ -132,6 +139,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       handle(params) {
         const p = parse(Method.sessionClose, params);
         encoder.forget(p.sessionId);
+        attached.delete(p.sessionId);
         return then(store.has(p.sessionId), (exists) => {
           if (!exists) throw new SessionNotFoundError(p.sessionId);
           return {};
@@ -159,7 +167,10 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
     [Method.sessionResume]: {
       handle(params) {
         const p = parse(Method.sessionResume, params);
-        return then(store.touch(p.sessionId, attachChanges(p), now(), p.cwd), () => ({}));
+        return then(store.touch(p.sessionId, attachChanges(p), now(), p.cwd), () => {
+          attached.add(p.sessionId);
+          return {};
+        });
       },
     },
 
@@ -174,14 +185,20 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           title: p.title,
           atMessageId: p.atMessageId,
         };
-        return then(store.fork(request, now()), (fork) => ({ sessionId: fork.sessionId }));
+        return then(store.fork(request, now()), (fork) => {
+          attached.add(fork.sessionId);
+          return { sessionId: fork.sessionId };
+        });
       },
     },
 
     [Method.sessionArchive]: {
       handle(params) {
         const p = parse(Method.sessionArchive, params);
-        return then(store.setArchived(p.sessionId, true, now()), () => ({}));
+        return then(store.setArchived(p.sessionId, true, now()), () => {
+          attached.delete(p.sessionId);
+          return {};
+        });
       },
     },
 
@@ -192,11 +209,22 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       },
     },
 
+    [Method.sessionStatus]: {
+      handle(params) {
+        const p = parse(Method.sessionStatus, params);
+        return then(store.has(p.sessionId), (exists) => {
+          if (!exists) throw new SessionNotFoundError(p.sessionId);
+          return { status: attached.has(p.sessionId) ? ("open" as const) : ("saved" as const) };
+        });
+      },
+    },
+
     [Method.sessionLoad]: {
       exclusive: true,
       async handle(params, ctx) {
         const p = parse(Method.sessionLoad, params);
         const session = await store.touch(p.sessionId, attachChanges(p), now(), p.cwd);
+        attached.add(p.sessionId);
         await replay(store, session, ctx);
         return {};
       },

@@ -20,6 +20,7 @@ export const METHOD_SCHEMAS = {
   [Method.sessionFork]: { params: S.ForkSessionParamsSchema, result: S.NewSessionResultSchema },
   [Method.sessionArchive]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionUnarchive]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
+  [Method.sessionStatus]: { params: S.SessionIdParamsSchema, result: S.SessionStatusResultSchema },
 } as const;
 
 /**

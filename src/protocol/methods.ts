@@ -12,6 +12,7 @@ export const Method = {
   sessionFork: AGENT_METHODS.session_fork,
   sessionArchive: AGENT_METHODS.session_archive,
   sessionUnarchive: AGENT_METHODS.session_unarchive,
+  sessionStatus: AGENT_METHODS.session_status,
   sessionGet: "session/get",
   sessionUpdate: "session/update",
   sessionRemove: "session/remove",

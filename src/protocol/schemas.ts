@@ -244,6 +244,9 @@ export const UpdateSessionResultSchema = z.object({
 });
 export const RemoveSessionResultSchema = z.object({ removed: z.boolean() });
 export const EmptyResultSchema = z.object({});
+
+/** "open" while this connection has the session attached (created, loaded, resumed or forked, not closed or archived since). */
+export const SessionStatusResultSchema = z.object({ status: z.enum(["open", "saved"]) });
 export const ListSessionsResultSchema = z.object({ sessions: z.array(SessionInfoSchema), nextCursor: z.string().optional() });
 
 export const SessionExpiredSchema = z.object({

@@ -42,6 +42,7 @@ const EXAMPLE_REQUESTS = [
   { method: "session/fork", params: { sessionId: "s-1", cwd: "/home/me/project", atMessageId: "m-2", title: "branch" } },
   { method: "session/archive", params: { sessionId: "s-1" } },
   { method: "session/unarchive", params: { sessionId: "s-1", _meta: { by: "me" } } },
+  { method: "session/status", params: { sessionId: "s-1" } },
 ].map((request, i) => ({ jsonrpc: "2.0", id: i + 1, ...request }));
 
 const INVALID_REQUESTS = [
@@ -86,7 +87,7 @@ describe("the protocol's JSON Schema", () => {
 
   it("defines every method's params and result and every notification", () => {
     const methods = ["initialize", "session/new", "session/get", "session/update", "session/remove", "session/delete", "session/list"]
-      .concat(["session/load", "session/resume", "session/close", "session/fork", "session/archive", "session/unarchive"])
+      .concat(["session/load", "session/resume", "session/close", "session/fork", "session/archive", "session/unarchive", "session/status"])
       .map((m) => m.replace(/(^|\/)(\w)/g, (_, __, c: string) => c.toUpperCase()));
     const expected = methods.flatMap((m) => [`${m}Params`, `${m}Result`]);
     expect(Object.keys(schema.$defs).sort()).toEqual(
@@ -158,6 +159,7 @@ describe("the protocol's JSON Schema", () => {
       check("SessionGetResult", await client.getSession({ sessionId: fork.sessionId }));
       check("SessionArchiveResult", await client.archiveSession({ sessionId }));
       check("SessionUnarchiveResult", await client.unarchiveSession({ sessionId }));
+      check("SessionStatusResult", await client.sessionStatus({ sessionId }));
       check("SessionCloseResult", await client.closeSession({ sessionId }));
       check("SessionRemoveResult", await client.removeSession({ sessionId }));
       check("SessionDeleteResult", await client.deleteSession({ sessionId }));
