@@ -9,7 +9,10 @@ import { classify, parseFrame, type Incoming, type RequestId } from "./messages.
 import { Queue } from "./queue.js";
 
 export interface RequestContext {
-  /** Sends a notification now, ahead of this request's response. */
+  /**
+   * Sends a notification. From an exclusive handler it leaves ahead of this request's response and
+   * after every earlier one; from any other it may pass earlier answers still in progress.
+   */
   notify(method: string, params: unknown): void;
   /** Resolves once the output is no longer backed up (backpressure for long replies). */
   drained(): Promise<void>;
@@ -67,7 +70,7 @@ const ARRAY_CLOSE = ["]"];
 
 /** A batch whose items run as requests of their own; their answers leave as one array. */
 interface Batch {
-  /** Items whose answers are not in the array yet. */
+  /** Items not yet answered and handed to the batch (held items count as handed). */
   unwritten: number;
   /**
    * Exclusive items not yet answered. Their notifications (a replay) must come before the array, so
@@ -102,7 +105,8 @@ interface Job {
  *
  * Memory is bounded by bytes, not by what one input chunk or batch holds: while the output is backed
  * up, no request starts (and input stops being read), and the answers started but not yet written
- * stay within an AnswerBudget.
+ * stay within an AnswerBudget. Two cases still hold answers whole: an LSP-framed batch (its frame
+ * starts with the length of the whole array) and the answers a batch holds back until its replay ends.
  */
 export class RpcConnection implements FrameSink {
   private readonly waiting = new Queue<Job>();
@@ -316,7 +320,8 @@ export class RpcConnection implements FrameSink {
         return job(NO_IDS, false, undefined, batch, () => undefined);
       case "notification": {
         const entry = this.options.methods.get(message.method);
-        return job(NO_IDS, entry?.exclusive ?? false, entry ? message.method : undefined, batch, (self) => {
+        // No method for the budget: a notification has no answer to learn its size from.
+        return job(NO_IDS, entry?.exclusive ?? false, undefined, batch, (self) => {
           if (!entry) return undefined;
           return this.call(self, entry, message.params, undefined);
         });

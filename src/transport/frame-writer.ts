@@ -58,10 +58,6 @@ export class FrameWriter {
     for (const pieces of queued) this.frame(pieces);
   }
 
-  get pending(): boolean {
-    return this.filled > this.written;
-  }
-
   /** True from a write after which the sink asked to wait, until drained() tells of its 'drain'. */
   get blocked(): boolean {
     return this.sinkFull;
