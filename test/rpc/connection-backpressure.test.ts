@@ -113,6 +113,36 @@ describe("RpcConnection: memory bounded by bytes", () => {
     expect(messages().map((m) => m.id)).toEqual(Array.from({ length: 10 }, (_, n) => n));
   });
 
+  it("a notification between requests is not charged the budget: the requests around it run together", async () => {
+    const pending: { n: number; resolve: (v: unknown) => void }[] = [];
+    const noted: unknown[] = [];
+    const { send, messages } = setup(
+      {
+        read: { handle: (p: any) => new Promise((resolve) => pending.push({ n: p.n, resolve })) },
+        note: { handle: (p) => void noted.push(p) },
+      },
+      { answerBudget: 1000 },
+    );
+    const answer = "y".repeat(250);
+    send(req(0, "read", { n: 0 }));
+    pending.shift()!.resolve(answer);
+    await tick();
+    send(
+      req(1, "read", { n: 1 }),
+      { jsonrpc: "2.0", method: "note", params: { k: 1 } },
+      req(2, "read", { n: 2 }),
+      req(3, "read", { n: 3 }),
+    );
+    // Three answers of about 290 bytes fit 1000 bytes; the notification between them costs nothing.
+    expect(pending.map((p) => p.n)).toEqual([1, 2, 3]);
+    while (pending.length > 0) {
+      pending.shift()!.resolve(answer);
+      await tick();
+    }
+    expect(noted).toEqual([{ k: 1 }]);
+    expect(messages().map((m) => m.id)).toEqual([0, 1, 2, 3]);
+  });
+
   it("an answer larger than the whole budget still goes out when it runs alone", async () => {
     const { send, messages } = setup({ huge: { handle: async () => "z".repeat(5000) } }, { answerBudget: 1000 });
     send(req(1, "huge"), req(2, "huge"), [req(3, "huge"), req(4, "huge")]);
