@@ -3,6 +3,7 @@ import { silentLogger } from "../../src/log.js";
 import { RpcConnection, type MethodEntry } from "../../src/rpc/connection.js";
 import { FrameWriter } from "../../src/transport/frame-writer.js";
 import { LspReader } from "../../src/transport/lsp-reader.js";
+import { deferred, req, tick } from "../helpers/rpc.js";
 
 /**
  * A connection over a writer whose sink says, on each write, whether the client is reading: while it
@@ -44,19 +45,6 @@ function setup(methods: Record<string, MethodEntry>, options: { answerBudget?: n
     bytes: () => out,
   };
 }
-
-const req = (id: unknown, method: string, params?: unknown) => ({
-  jsonrpc: "2.0",
-  id,
-  method,
-  ...(params === undefined ? {} : { params }),
-});
-const tick = () => new Promise((r) => setImmediate(r));
-const deferred = () => {
-  let resolve!: (v: unknown) => void;
-  const promise = new Promise((r) => (resolve = r));
-  return { promise, resolve };
-};
 
 describe("RpcConnection: memory bounded by bytes", () => {
   it("while the output is backed up no request starts, batch items included; each drain lets answers out, in order", async () => {

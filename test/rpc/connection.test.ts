@@ -4,6 +4,7 @@ import type { Logger } from "../../src/log.js";
 import { RequestError } from "../../src/rpc/errors.js";
 import { RpcConnection, type MethodEntry } from "../../src/rpc/connection.js";
 import { FrameWriter } from "../../src/transport/frame-writer.js";
+import { deferred, req, tick } from "../helpers/rpc.js";
 
 function setup(methods: Record<string, MethodEntry>, writable = () => true) {
   // A batch's array line may span several writes: only whole lines count.
@@ -30,19 +31,6 @@ function setup(methods: Record<string, MethodEntry>, writable = () => true) {
       .map((l) => JSON.parse(l));
   return { connection, send, messages, errors, pauses };
 }
-
-const req = (id: unknown, method: string, params?: unknown) => ({
-  jsonrpc: "2.0",
-  id,
-  method,
-  ...(params === undefined ? {} : { params }),
-});
-const tick = () => new Promise((r) => setImmediate(r));
-const deferred = () => {
-  let resolve!: (v: unknown) => void;
-  const promise = new Promise((r) => (resolve = r));
-  return { promise, resolve };
-};
 
 describe("RpcConnection", () => {
   it("answers requests in arrival order, never answers notifications", () => {

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FrameSink } from "../../src/transport/frames.js";
 import { LspReader } from "../../src/transport/lsp-reader.js";
+import { bytesConcatenated } from "../helpers/copies.js";
 
 function collector() {
   const frames: string[] = [];
@@ -12,23 +13,6 @@ function collector() {
 }
 
 const lsp = (body: string) => `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-
-/** Bytes copied by Buffer.concat while `run` runs. */
-function bytesConcatenated(run: () => void): number {
-  const concat = Buffer.concat;
-  let copied = 0;
-  const spy = vi.spyOn(Buffer, "concat").mockImplementation((list, totalLength) => {
-    const joined = concat(list, totalLength);
-    copied += joined.length;
-    return joined;
-  });
-  try {
-    run();
-  } finally {
-    spy.mockRestore();
-  }
-  return copied;
-}
 
 afterEach(() => vi.restoreAllMocks());
 

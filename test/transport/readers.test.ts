@@ -1,9 +1,10 @@
 import fc from "fast-check";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AutoFrameReader } from "../../src/transport/auto-reader.js";
 import type { FrameReader, FrameSink, Framing } from "../../src/transport/frames.js";
 import { LspReader } from "../../src/transport/lsp-reader.js";
 import { NdjsonReader } from "../../src/transport/ndjson-reader.js";
+import { bytesConcatenated } from "../helpers/copies.js";
 
 function collector() {
   const frames: string[] = [];
@@ -126,15 +127,8 @@ describe("AutoFrameReader", () => {
   });
 
   it("holds only the bytes that decide the framing, however much whitespace comes first", () => {
-    const concat = Buffer.concat;
-    let copied = 0;
-    const spy = vi.spyOn(Buffer, "concat").mockImplementation((list, totalLength) => {
-      const joined = concat(list, totalLength);
-      copied += joined.length;
-      return joined;
-    });
     const c = collector();
-    try {
+    const copied = bytesConcatenated(() => {
       const reader = new AutoFrameReader(
         c.sink,
         1024,
@@ -144,9 +138,7 @@ describe("AutoFrameReader", () => {
       const blank = Buffer.alloc(1024, "\r\n \t");
       for (let i = 0; i < 1024; i++) reader.push(blank);
       for (const byte of Buffer.from(lsp("{}"))) reader.push(Buffer.from([byte]));
-    } finally {
-      spy.mockRestore();
-    }
+    });
     // Keeping the whitespace would copy everything held so far on every push: about 512 MiB here.
     expect(copied).toBeLessThan(4096);
     expect(c.frames).toEqual(["{}"]);
