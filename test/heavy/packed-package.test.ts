@@ -1,11 +1,11 @@
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
-import { ROOT, rpc, until } from "../helpers/sidecar.js";
+import { ROOT, spawnSidecar } from "../helpers/sidecar.js";
 
 // What a user gets from the registry: `npm pack`, the tarball installed into an empty folder, and
 // `npx acp-sessions` from there serving a Redis store (whose Lua scripts must have been packed too).
@@ -40,44 +40,26 @@ afterAll(async () => {
 
 describe.skipIf(npmMissing || noRedis)("the packed package, installed from its tarball", () => {
   it("npx acp-sessions --store redis://… serves session/new, session/update and session/get", async () => {
-    const child = spawn("npx", ["acp-sessions", "--store", server!.url], { cwd: join(work, "app") });
-    const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const lines: string[] = [];
-    let rest = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      lines.push(...parts);
-    });
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => (stderr += chunk));
-    const response = (id: number) =>
-      until(() => {
-        const found = lines.map((line) => JSON.parse(line)).find((m) => m.id === id);
-        if (!found && child.exitCode !== null) throw new Error(`npx acp-sessions exited with ${child.exitCode}: ${stderr}`);
-        return found;
-      }, `the response to ${id}`);
+    const sidecar = spawnSidecar(["--store", server!.url], { command: ["npx", "acp-sessions"], cwd: join(work, "app") });
     try {
-      child.stdin.write(rpc(1, "session/new", { cwd: "/packed", title: "from the tarball" }));
-      const created = await response(1);
-      expect(created.result.sessionId).toMatch(/^[0-9a-f-]{36}$/);
-      const { sessionId } = created.result;
-      child.stdin.write(
-        rpc(2, "session/update", { sessionId, messages: [{ messageId: "m1", role: "user", content: "packed and served" }] }),
-      );
-      child.stdin.write(rpc(3, "session/get", { sessionId }));
-      expect((await response(2)).result).toMatchObject({ sessionId, appended: 1, messageCount: 1, revision: 2 });
-      const { session } = (await response(3)).result;
+      const created = await sidecar.ok("session/new", { cwd: "/packed", title: "from the tarball" });
+      expect(created.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+      const { sessionId } = created;
+      const message = { messageId: "m1", role: "user", content: "packed and served" };
+      expect(await sidecar.ok("session/update", { sessionId, messages: [message] })).toMatchObject({
+        sessionId,
+        appended: 1,
+        messageCount: 1,
+        revision: 2,
+      });
+      const { session } = await sidecar.ok("session/get", { sessionId });
       expect(session).toMatchObject({ sessionId, cwd: "/packed", title: "from the tarball", messageCount: 1 });
-      expect(session.context).toMatchObject([{ messageId: "m1", role: "user", content: "packed and served" }]);
-      child.stdin.end();
-      expect(await exit).toBe(0);
+      expect(session.context).toMatchObject([message]);
+      expect(await sidecar.end()).toBe(0);
       // stdout is the protocol channel: three answers and nothing else.
-      expect(lines.map((line) => JSON.parse(line).id)).toEqual([1, 2, 3]);
+      expect(sidecar.lines.map((line) => JSON.parse(line).id)).toEqual([1, 2, 3]);
     } finally {
-      child.kill("SIGKILL");
+      sidecar.child.kill("SIGKILL");
     }
   });
 });

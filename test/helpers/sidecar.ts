@@ -22,6 +22,8 @@ export interface Response {
 export interface SpawnOptions {
   env?: Record<string, string>;
   cwd?: string;
+  /** What to run instead of `node bin/acp-sessions.js` (the installed package's `npx acp-sessions`). */
+  command?: [string, ...string[]];
 }
 
 const live = new Set<ChildProcessWithoutNullStreams>();
@@ -54,8 +56,10 @@ export type Sidecar = ReturnType<typeof spawnSidecar>;
  * every line is kept raw and parsed, so a test can check both what came back and that nothing else did.
  */
 export function spawnSidecar(args: string[] = [], options: SpawnOptions = {}) {
-  if (!existsSync(new URL("../../dist/src/cli/index.js", import.meta.url))) throw new Error("build first: npm run build");
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
+  if (!options.command && !existsSync(new URL("../../dist/src/cli/index.js", import.meta.url)))
+    throw new Error("build first: npm run build");
+  const [file, ...prefix] = options.command ?? [process.execPath, BIN];
+  const child = spawn(file, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
   live.add(child);
   const lines: string[] = [];
   /** Every stdout line parsed; a line that is not JSON is kept as { unparsed: line }. */
