@@ -108,10 +108,16 @@ export interface UpdateResult {
   trimmed: number;
 }
 
-/** Which messages a read returns: from `offset` (default 0) or after `afterMessageId`, at most `limit`. */
+/**
+ * Which messages a read returns: from `offset` (default 0) or after `afterMessageId`, at most `limit`;
+ * or the last `tail`; or the `limit` (default all) just before `beforeMessageId`. Callers never combine
+ * `tail` or `beforeMessageId` with another start.
+ */
 export interface ContextWindow {
   offset?: number;
   afterMessageId?: string;
+  tail?: number;
+  beforeMessageId?: string;
   limit?: number;
 }
 
@@ -119,6 +125,23 @@ export interface SessionSnapshot {
   session: SessionRecord;
   /** The window's messages, each as its stored JSON. */
   messages: Buffer[];
+}
+
+/** Where a truncate cuts: exactly one of the two is set. */
+export interface TruncateRequest {
+  sessionId: string;
+  /** Keeps this message and drops every later one; null drops every message. */
+  afterMessageId?: string | null;
+  /** Drops this message and every later one. */
+  fromMessageId?: string;
+  /** When set and the truncate would drop something, the stored revision must equal it. */
+  expectedRevision?: number;
+}
+
+export interface TruncateResult {
+  session: SessionRecord;
+  /** How many messages were dropped; 0 leaves the session (revision included) as it was. */
+  removed: number;
 }
 
 export interface ListQuery {
