@@ -203,6 +203,11 @@ export interface SessionStore {
   fork(request: ForkRequest, now: number): MaybePromise<SessionRecord>;
   /** Archiving is not an access; unarchiving is (the idle clock starts again). */
   setArchived(sessionId: string, archived: boolean, now: number): MaybePromise<SessionRecord>;
+  /**
+   * Not an access (it is done from a list view): sets the title, already normalized by the caller, and
+   * moves the revision only when that changes it. Archived sessions take a title too.
+   */
+  setTitle(sessionId: string, title: string): MaybePromise<SessionRecord>;
   /** Deletes the session and everything of it; false when there was none. */
   remove(sessionId: string): MaybePromise<boolean>;
   /** Not an access. Newest first; a cursor pages stably while sessions come and go. */

@@ -746,5 +746,84 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       const empty = await store.footprint();
       expect(Object.values(empty).every((v) => v === 0)).toBe(true);
     });
+
+    describe("setTitle", () => {
+      const listed = async (store: SessionStore, sessionId: string) =>
+        (await store.list({ limit: 100, archived: "include" })).sessions.find((s) => s.sessionId === sessionId);
+
+      it("sets the title, moves the revision only when it changes, and is not an access", async () => {
+        const store = await open({ maxIdleMs: 1000 });
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a"], T0 + 500);
+        const titled = await store.setTitle(sessionId, "Plan the parser");
+        expect(titled).toMatchObject({ title: "Plan the parser", revision: 3, messageCount: 1, lastAccessed: T0 + 500, archived: false });
+        expect(await store.setTitle(sessionId, "Plan the parser")).toMatchObject({ title: "Plan the parser", revision: 3 });
+        expect(await store.setTitle(sessionId, "Plan the lexer")).toMatchObject({ title: "Plan the lexer", revision: 4 });
+        expect(await listed(store, sessionId)).toMatchObject({ title: "Plan the lexer", revision: 4, lastAccessed: T0 + 500 });
+        // The idle deadline is still the last access's: T0 + 500 + 1000.
+        expect(await store.expireDue(T0 + 1499, 10)).toEqual([]);
+        expect((await store.expireDue(T0 + 1500, 10)).map((e) => e.sessionId)).toEqual([sessionId]);
+      });
+
+      it("titles an archived session, which stays archived and never idle-expires", async () => {
+        const store = await open({ maxIdleMs: 1000 });
+        const { sessionId } = await store.create(newSession({ title: "old" }), T0);
+        await store.setArchived(sessionId, true, T0 + 10);
+        const titled = await store.setTitle(sessionId, "kept for later");
+        expect(titled).toMatchObject({ title: "kept for later", archived: true, revision: 3, lastAccessed: T0 });
+        expect(await store.setTitle(sessionId, "kept for later")).toMatchObject({ revision: 3 });
+        expect((await store.list({ limit: 10, archived: "only" })).sessions).toMatchObject([{ sessionId, title: "kept for later" }]);
+        expect(await store.expireDue(T0 + 100_000, 10)).toEqual([]);
+        expect(await store.setArchived(sessionId, false, T0 + 200_000)).toMatchObject({ title: "kept for later", archived: false });
+      });
+
+      it("throws SessionNotFoundError for an unknown or removed session", async () => {
+        const store = await open();
+        await expect(Promise.resolve().then(() => store.setTitle("nope", "t"))).rejects.toBeInstanceOf(SessionNotFoundError);
+        const { sessionId } = await store.create(newSession(), T0);
+        await store.remove(sessionId);
+        await expect(Promise.resolve().then(() => store.setTitle(sessionId, "t"))).rejects.toBeInstanceOf(SessionNotFoundError);
+        expect(Object.values(await store.footprint()).every((v) => v === 0)).toBe(true);
+      });
+
+      it("applies in order with the requests started beside it, and leaves forks as they are", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession({ title: "p" }), T0);
+        const [first, titled, second] = await Promise.all([
+          Promise.resolve(append(store, sessionId, ["a"])),
+          Promise.resolve(store.setTitle(sessionId, "between")),
+          Promise.resolve(append(store, sessionId, ["b"])),
+        ]);
+        expect(first.session).toMatchObject({ revision: 2, title: "p" });
+        expect(titled).toMatchObject({ revision: 3, title: "between", messageCount: 1 });
+        expect(second.session).toMatchObject({ revision: 4, title: "between", messageCount: 2 });
+        const fork = await store.fork(
+          { parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined },
+          T0,
+        );
+        await store.setTitle(sessionId, "parent only");
+        expect((await store.get(fork.sessionId, {}, T0)).session).toMatchObject({ title: "between", revision: 1 });
+        await store.setTitle(fork.sessionId, "fork only");
+        expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ title: "parent only", revision: 5 });
+      });
+
+      it("a handle that read the session reads the title another set, and revisions stay exact across them", async () => {
+        const store = await open();
+        const other = await harness.second();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a"]);
+        // Read twice, so that whatever a handle keeps of a read is in use.
+        await other.get(sessionId, {}, T0);
+        await other.get(sessionId, {}, T0);
+        await store.setTitle(sessionId, "from the list view");
+        const read = await other.get(sessionId, {}, T0);
+        expect(read.session).toMatchObject({ title: "from the list view", revision: 3, messageCount: 1 });
+        expect(texts(read.messages)).toEqual(["a"]);
+        expect(await other.setTitle(sessionId, "from the list view")).toMatchObject({ revision: 3 });
+        const stale = () => other.update({ sessionId, messages: [message("b")], changes: {}, expectedRevision: 2 }, T0);
+        await expect(Promise.resolve().then(stale)).rejects.toBeInstanceOf(RevisionConflictError);
+        expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ title: "from the list view", revision: 3 });
+      });
+    });
   });
 }

@@ -142,6 +142,15 @@ export class MemoryStore implements SessionStore {
     return record(session);
   }
 
+  setTitle(sessionId: string, title: string): SessionRecord {
+    const session = this.require(sessionId);
+    if (session.title !== title) {
+      session.title = title;
+      session.revision++;
+    }
+    return record(session);
+  }
+
   readMessages(sessionId: string, from: number, count: number): Buffer[] {
     return this.sessions.get(sessionId)?.history.slice(from, count) ?? [];
   }

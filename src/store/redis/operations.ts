@@ -182,6 +182,13 @@ export const archive: Operation<{ sessionId: string; archived: boolean; now: num
   decode: (reply) => replyWithRecord(elements(reply)),
 };
 
+/** id, title → Created (the record) | missing, redirect. Not an access. */
+export const title: Operation<{ sessionId: string; title: string }, Created | Failure> = {
+  name: "title",
+  encode: ({ sessionId, title }) => [sessionId, title],
+  decode: (reply) => replyWithRecord(elements(reply)),
+};
+
 /** id → Done once deleted | missing, redirect. */
 export const remove: Operation<{ sessionId: string }, Done | Failure> = {
   name: "remove",

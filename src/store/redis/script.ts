@@ -23,6 +23,7 @@ export const OPERATION_NAMES = [
   "count",
   "due",
   "list",
+  "title",
 ] as const;
 
 export type OperationName = (typeof OPERATION_NAMES)[number];

@@ -217,6 +217,12 @@ export class RedisStore implements SessionStore {
     return this.records.keep(sessionId, reply.record).record;
   }
 
+  async setTitle(sessionId: string, title: string): Promise<SessionRecord> {
+    const reply = await this.atSession(ops.title, sessionId, { sessionId, title }, identity);
+    if (reply.status !== STATUS.ok) throw failureError(reply, sessionId);
+    return this.records.keep(sessionId, reply.record).record;
+  }
+
   async remove(sessionId: string): Promise<boolean> {
     const { reply, bucket } = await this.locate(ops.remove, sessionId, ops.remove.encode({ sessionId }));
     if (reply.status !== STATUS.ok) return false;

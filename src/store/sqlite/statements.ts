@@ -19,6 +19,7 @@ export interface Statements {
   saveCounts: Statement;
   access: Statement;
   setArchived: Statement;
+  setTitle: Statement;
   deleteSession: Statement;
   sessionCount: Statement;
   countSession: Statement;
@@ -86,6 +87,7 @@ export function prepareStatements(db: Database): Statements {
     ),
     access: db.prepare("UPDATE sessions SET last_accessed = ? WHERE seq = ?"),
     setArchived: db.prepare("UPDATE sessions SET archived = ?, revision = ? WHERE seq = ?"),
+    setTitle: db.prepare("UPDATE sessions SET title = ?, revision = ? WHERE seq = ?"),
     deleteSession: db.prepare("DELETE FROM sessions WHERE seq = ?"),
 
     sessionCount: db.prepare("SELECT sessions FROM counters WHERE id = 1").pluck(),

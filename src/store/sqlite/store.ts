@@ -227,6 +227,18 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  setTitle(sessionId: string, title: string): MaybePromise<SessionRecord> {
+    return this.transactions.write(() => {
+      const row = this.require(sessionId);
+      if (row.title !== title) {
+        row.title = title;
+        row.revision++;
+        this.sql.setTitle.run(title, row.revision, row.seq);
+      }
+      return record(row);
+    });
+  }
+
   remove(sessionId: string): MaybePromise<boolean> {
     return this.transactions.write(() => {
       const row = this.find(sessionId);
