@@ -55,7 +55,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           protocolVersion: PROTOCOL_VERSION,
           agentCapabilities: {
             loadSession: true,
-            sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {}, status: {} },
+            sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {}, status: {}, title: {} },
           },
           agentInfo: { name: "acp-sessions", version: deps.version },
           authMethods: [],
@@ -216,6 +216,13 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           if (!exists) throw new SessionNotFoundError(p.sessionId);
           return { status: attached.has(p.sessionId) ? ("open" as const) : ("saved" as const) };
         });
+      },
+    },
+
+    [Method.sessionSetTitle]: {
+      handle(params) {
+        const p = parse(Method.sessionSetTitle, params);
+        return then(store.setTitle(p.sessionId, p.title), (session) => ({ title: session.title ?? p.title }));
       },
     },
 

@@ -21,6 +21,7 @@ export const METHOD_SCHEMAS = {
   [Method.sessionArchive]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionUnarchive]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionStatus]: { params: S.SessionIdParamsSchema, result: S.SessionStatusResultSchema },
+  [Method.sessionSetTitle]: { params: S.SetSessionTitleParamsSchema, result: S.SetSessionTitleResultSchema },
 } as const;
 
 /**

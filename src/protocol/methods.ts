@@ -13,6 +13,7 @@ export const Method = {
   sessionArchive: AGENT_METHODS.session_archive,
   sessionUnarchive: AGENT_METHODS.session_unarchive,
   sessionStatus: AGENT_METHODS.session_status,
+  sessionSetTitle: AGENT_METHODS.session_set_title,
   sessionGet: "session/get",
   sessionUpdate: "session/update",
   sessionRemove: "session/remove",

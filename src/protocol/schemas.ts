@@ -177,6 +177,31 @@ export const LoadSessionParamsSchema = z.object({
 
 export const ResumeSessionParamsSchema = LoadSessionParamsSchema;
 
+/** The most code points a title keeps; a longer one is cut, not refused. */
+export const MAX_TITLE_CODE_POINTS = 500;
+
+/**
+ * `title` as stored: trimmed, then cut to MAX_TITLE_CODE_POINTS. A missing, null, non-string or (after
+ * trimming) empty title is refused, as ACP asks.
+ */
+export const SetSessionTitleParamsSchema = z.object({
+  sessionId: SessionIdSchema,
+  title: wellFormedString().trim().min(1, { message: "is empty after trimming whitespace" }).overwrite(capTitle),
+  _meta: Meta,
+});
+
+/** At most MAX_TITLE_CODE_POINTS code points, cut between code points so a surrogate pair stays whole. */
+function capTitle(title: string): string {
+  // Fewer UTF-16 units than the cap: fewer code points too.
+  if (title.length <= MAX_TITLE_CODE_POINTS) return title;
+  let units = 0;
+  for (let points = 0; points < MAX_TITLE_CODE_POINTS && units < title.length; points++) {
+    units += title.codePointAt(units)! > 0xffff ? 2 : 1;
+  }
+  // The cut may land just after a space: the stored title has no surrounding whitespace either way.
+  return title.slice(0, units).trimEnd();
+}
+
 export const ForkSessionParamsSchema = z.object({
   sessionId: SessionIdSchema,
   cwd: AbsolutePath,
@@ -247,6 +272,8 @@ export const EmptyResultSchema = z.object({});
 
 /** "open" while this connection has the session attached (created, loaded, resumed or forked, not closed or archived since). */
 export const SessionStatusResultSchema = z.object({ status: z.enum(["open", "saved"]) });
+/** The title as stored, which clients should show rather than the one they sent. */
+export const SetSessionTitleResultSchema = z.object({ title: z.string() });
 export const ListSessionsResultSchema = z.object({ sessions: z.array(SessionInfoSchema), nextCursor: z.string().optional() });
 
 export const SessionExpiredSchema = z.object({

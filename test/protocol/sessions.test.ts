@@ -36,7 +36,7 @@ describe("initialize", () => {
       protocolVersion: 1,
       agentCapabilities: {
         loadSession: true,
-        sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {}, status: {} },
+        sessionCapabilities: { list: {}, delete: {}, resume: {}, close: {}, fork: {}, archive: {}, status: {}, title: {} },
       },
       agentInfo: { name: "acp-sessions", version: SERVER_VERSION },
       authMethods: [],
