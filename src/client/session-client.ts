@@ -215,6 +215,11 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     return this.request(Method.sessionStatus, params);
   }
 
+  /** Sets the title (trimmed, at most 500 code points) without an access; answers the title as stored. */
+  setSessionTitle(params: T.SetSessionTitleParams): Promise<T.SetSessionTitleResult> {
+    return this.request(Method.sessionSetTitle, params);
+  }
+
   forkSession(params: T.ForkSessionParams): Promise<T.ForkSessionResult> {
     return this.request(Method.sessionFork, params);
   }

@@ -43,6 +43,7 @@ const EXAMPLE_REQUESTS = [
   { method: "session/archive", params: { sessionId: "s-1" } },
   { method: "session/unarchive", params: { sessionId: "s-1", _meta: { by: "me" } } },
   { method: "session/status", params: { sessionId: "s-1" } },
+  { method: "session/set_title", params: { sessionId: "s-1", title: "Split the parser" } },
 ].map((request, i) => ({ jsonrpc: "2.0", id: i + 1, ...request }));
 
 const INVALID_REQUESTS = [
@@ -58,6 +59,7 @@ const INVALID_REQUESTS = [
   { jsonrpc: "2.0", id: 1, method: "session/list", params: { archived: "sometimes" } },
   { jsonrpc: "2.0", id: 1, method: "session/list", params: { limit: 5000 } },
   { jsonrpc: "2.0", id: 1, method: "session/teleport", params: {} },
+  { jsonrpc: "2.0", id: 1, method: "session/set_title", params: { sessionId: "s", title: null } },
   { jsonrpc: "1.0", id: 1, method: "session/list", params: {} },
 ];
 
@@ -88,7 +90,8 @@ describe("the protocol's JSON Schema", () => {
   it("defines every method's params and result and every notification", () => {
     const methods = ["initialize", "session/new", "session/get", "session/update", "session/remove", "session/delete", "session/list"]
       .concat(["session/load", "session/resume", "session/close", "session/fork", "session/archive", "session/unarchive", "session/status"])
-      .map((m) => m.replace(/(^|\/)(\w)/g, (_, __, c: string) => c.toUpperCase()));
+      .concat(["session/set_title"])
+      .map((m) => m.replace(/(^|[/_])(\w)/g, (_, __, c: string) => c.toUpperCase()));
     const expected = methods.flatMap((m) => [`${m}Params`, `${m}Result`]);
     expect(Object.keys(schema.$defs).sort()).toEqual(
       [...expected, "SessionExpiredNotification", "SessionUpdateNotification", "SidecarNotification"].sort(),
@@ -160,6 +163,7 @@ describe("the protocol's JSON Schema", () => {
       check("SessionArchiveResult", await client.archiveSession({ sessionId }));
       check("SessionUnarchiveResult", await client.unarchiveSession({ sessionId }));
       check("SessionStatusResult", await client.sessionStatus({ sessionId }));
+      check("SessionSetTitleResult", await client.setSessionTitle({ sessionId, title: " renamed " }));
       check("SessionCloseResult", await client.closeSession({ sessionId }));
       check("SessionRemoveResult", await client.removeSession({ sessionId }));
       check("SessionDeleteResult", await client.deleteSession({ sessionId }));
