@@ -1,9 +1,9 @@
 import { PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
-import { v4 as uuidv4 } from "uuid";
 import type { MethodEntry, MethodTable } from "../rpc/connection.js";
 import { LimitExceededError, SessionNotFoundError } from "../store/errors.js";
 import { DEFAULT_RETENTION, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
 import { SessionEncoder, iso, sessionInfo, storedMessage } from "./encode-session.js";
+import { flatUuid } from "./ids.js";
 import { METHOD_SCHEMAS } from "./method-schemas.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
@@ -40,7 +40,7 @@ function parse<M extends keyof Schemas>(method: M, params: unknown) {
  */
 export function sessionMethods(deps: HandlerDeps): MethodTable {
   const { store, now } = deps;
-  const newId = deps.newId ?? uuidv4;
+  const newId = deps.newId ?? flatUuid;
   let connectionCapabilities: unknown = null;
   const encoder = deps.encoder ?? new SessionEncoder(deps.maxIdleMs);
   /** Sessions this connection has open: created, loaded, resumed or forked here, not closed or archived since. */
