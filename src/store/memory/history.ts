@@ -85,15 +85,22 @@ class Segment {
   }
 }
 
+/**
+ * The head of every history that has never held a message: most sessions sit idle with none, and a
+ * segment of their own (its array, map and set) would be most of what they cost. Never written to.
+ */
+const NO_MESSAGES = new Segment(null, 0, new HistoryStats());
+
 /** One session's ordered messages: the visible positions [start, head.end) of its segment chain. */
 export class History {
   private constructor(
-    private readonly head: Segment,
+    private head: Segment,
     private start: number,
+    private readonly stats: HistoryStats,
   ) {}
 
   static empty(stats: HistoryStats): History {
-    return new History(new Segment(null, 0, stats), 0);
+    return new History(NO_MESSAGES, 0, stats);
   }
 
   get length(): number {
@@ -101,6 +108,8 @@ export class History {
   }
 
   append(messages: readonly StoredMessage[]): void {
+    if (messages.length === 0) return;
+    if (this.head === NO_MESSAGES) this.head = new Segment(null, 0, this.stats);
     for (const message of messages) this.head.push(message);
   }
 
@@ -141,9 +150,10 @@ export class History {
   /** A new history holding the first `count` visible messages, sharing them with this one. */
   fork(count: number, stats: HistoryStats): History {
     const cut = this.start + count;
+    if (cut === 0) return History.empty(stats);
     let parent: Segment | null = this.head;
     while (parent && cut <= parent.base) parent = parent.parent;
-    return new History(new Segment(count === 0 ? null : parent, cut, stats), this.start);
+    return new History(new Segment(count === 0 ? null : parent, cut, stats), this.start, stats);
   }
 
   /** Hides the oldest `count` messages and frees what no fork still reads. */
@@ -162,6 +172,7 @@ export class History {
 
   /** The owning session is gone. */
   release(): void {
+    if (this.head === NO_MESSAGES) return;
     this.head.owned = false;
     this.head.collect();
   }

@@ -49,3 +49,30 @@ describe("memory store: real deletion", () => {
     expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, segments: 0, messages: 0 });
   });
 });
+
+describe("memory store: idle sessions share what they can", () => {
+  it("gives a session a history segment of its own only with its first message", () => {
+    const store = new MemoryStore({ maxIdleMs: 1000 });
+    const segments = () => store.footprint().segments;
+    const [a, b] = [store.create(newSession(), 0).sessionId, store.create(newSession(), 0).sessionId];
+    expect(segments()).toBe(0);
+    store.update({ sessionId: a, messages: [], changes: { title: "no message yet" } }, 1);
+    expect(
+      store.fork({ parentSessionId: a, sessionId: newSession().sessionId, cwd: "/f", mcpServers: [], title: undefined }, 2).messageCount,
+    ).toBe(0);
+    expect(segments()).toBe(0);
+    store.update({ sessionId: b, messages: [message("m1")], changes: {} }, 3);
+    expect(segments()).toBe(1);
+    expect(store.get(b, {}, 4).messages.map((m) => JSON.parse(m.toString()).messageId)).toEqual(["m1"]);
+    store.expireDue(10_000, 100);
+    expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, segments: 0, messages: 0 });
+  });
+
+  it("keeps each session's lists apart when they start out empty", () => {
+    const store = new MemoryStore({ maxIdleMs: 1000 });
+    const [a, b] = [store.create(newSession(), 0).sessionId, store.create(newSession(), 0).sessionId];
+    store.update({ sessionId: a, messages: [], changes: { mcpServers: ["git"], additionalDirectories: ["/lib"] } }, 1);
+    expect(store.get(a, {}, 2).session).toMatchObject({ mcpServers: ["git"], additionalDirectories: ["/lib"] });
+    expect(store.get(b, {}, 2).session).toMatchObject({ mcpServers: [], additionalDirectories: [] });
+  });
+});
