@@ -3,6 +3,7 @@ import { encodeCursor, sequenceBelow } from "../cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
 import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "../errors.js";
 import { History, HistoryStats } from "./history.js";
+import { StringPool } from "./string-pool.js";
 import { DEFAULT_RETENTION } from "../types.js";
 import type {
   ContextWindow,
@@ -58,6 +59,8 @@ export class MemoryStore implements SessionStore {
   private readonly byCreation = new CreationIndex<MemorySession>();
   private nextSeq = 1;
   private readonly historyStats = new HistoryStats();
+  /** cwds and capability JSON, which most sessions share with others. */
+  private readonly strings = new StringPool();
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -226,13 +229,13 @@ export class MemoryStore implements SessionStore {
       seq: this.nextSeq++,
       parentSessionId,
       forkedAtMessageId,
-      cwd: input.cwd,
+      cwd: this.strings.intern(input.cwd),
       title: input.title,
       lastAccessed: now,
       clientCapabilities: input.clientCapabilities,
-      clientCapabilitiesJson: JSON.stringify(input.clientCapabilities ?? null),
-      mcpServers: input.mcpServers,
-      additionalDirectories: input.additionalDirectories,
+      clientCapabilitiesJson: this.strings.intern(JSON.stringify(input.clientCapabilities ?? null)),
+      mcpServers: shareEmpty(input.mcpServers),
+      additionalDirectories: shareEmpty(input.additionalDirectories),
       revision: 1,
       archived: false,
       retention: input.retention,
@@ -325,6 +328,13 @@ function effectiveChanges(session: MemorySession, changes: SessionChanges): (() 
     }
   }
   return out;
+}
+
+/** Shared by every session with an empty list; frozen, since sessions replace their lists, never edit them. */
+const NO_STRINGS = Object.freeze([]) as unknown as string[];
+
+function shareEmpty(list: string[]): string[] {
+  return list.length === 0 ? NO_STRINGS : list;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
