@@ -57,10 +57,16 @@ class Segment {
     const last = Math.max(first, to - this.base - this.offset);
     if (first === 0 && last >= this.messages.length) return;
     const kept = this.messages.slice(first, last);
-    for (let i = 0; i < this.messages.length; i++) if (i < first || i >= last) this.positions.delete(this.messages[i]!.messageId);
+    for (let i = 0; i < this.messages.length; i++) if (i < first || i >= last) this.forget(i);
     this.stats.messages -= this.messages.length - kept.length;
     this.offset += first;
     this.messages = kept;
+  }
+
+  /** Drops the id of the message at `index` of this segment's own, unless a later copy of it took the id over. */
+  private forget(index: number): void {
+    const { messageId } = this.messages[index]!;
+    if (this.positions.get(messageId) === this.base + this.offset + index) this.positions.delete(messageId);
   }
 
   /** Frees what no one can read any more; frees the whole segment once nothing refers to it. */
