@@ -15,10 +15,10 @@ export class HistoryStats {
 }
 
 /**
- * An append-only run of messages at absolute positions [base + offset, end). Its first `base`
+ * A run of messages at absolute positions [base + offset, end), appended at its end. Its first `base`
  * positions are read from `parent`; `offset` counts leading messages already freed (trimmed). A fork
  * starts a new segment over its parent's, so history is shared, never copied, and each session
- * appends only to the segment it owns.
+ * appends only to the segment it owns. A truncate drops its tail only where no fork reads it.
  */
 class Segment {
   messages: KeptMessage[] = [];
@@ -69,6 +69,20 @@ class Segment {
     if (this.positions.get(messageId) === this.base + this.offset + index) this.positions.delete(messageId);
   }
 
+  /** Frees this segment's own messages from `position` on, the last first: cost in proportion to what goes. */
+  dropFrom(position: number): void {
+    const kept = Math.max(0, position - this.base - this.offset);
+    for (let i = this.messages.length - 1; i >= kept; i--) this.forget(i);
+    this.stats.messages -= Math.max(0, this.messages.length - kept);
+    this.messages.length = Math.min(this.messages.length, kept);
+  }
+
+  /** Whether every fork based on this segment reads only positions below `position`. */
+  forksReadBelow(position: number): boolean {
+    for (const child of this.children) if (child.base > position) return false;
+    return true;
+  }
+
   /** Frees what no one can read any more; frees the whole segment once nothing refers to it. */
   collect(): void {
     if (this.owned) return;
@@ -94,7 +108,7 @@ class Segment {
 /** One session's ordered messages: the visible positions [start, head.end) of its segment chain. */
 export class History {
   private constructor(
-    private readonly head: Segment,
+    private head: Segment,
     private start: number,
   ) {}
 
@@ -146,10 +160,24 @@ export class History {
 
   /** A new history holding the first `count` visible messages, sharing them with this one. */
   fork(count: number, stats: HistoryStats): History {
+    return new History(this.segmentAt(count, stats), this.start);
+  }
+
+  /**
+   * Keeps the first `count` visible messages and frees the rest. The head's own tail goes in place
+   * when no fork reads it; otherwise the session moves to a new head at the cut, as if it forked
+   * itself there, and its old head is collected like a removed session's, kept as far as forks read it.
+   */
+  truncate(count: number, stats: HistoryStats): void {
     const cut = this.start + count;
-    let parent: Segment | null = this.head;
-    while (parent && cut <= parent.base) parent = parent.parent;
-    return new History(new Segment(count === 0 ? null : parent, cut, stats), this.start);
+    const head = this.head;
+    if (cut >= head.base && head.forksReadBelow(cut)) {
+      head.dropFrom(cut);
+      return;
+    }
+    this.head = this.segmentAt(count, stats);
+    head.owned = false;
+    head.collect();
   }
 
   /** Hides the oldest `count` messages and frees what no fork still reads. */
@@ -170,6 +198,14 @@ export class History {
   release(): void {
     this.head.owned = false;
     this.head.collect();
+  }
+
+  /** A new segment based after the first `count` visible messages, over the segment that holds the last of them. */
+  private segmentAt(count: number, stats: HistoryStats): Segment {
+    const cut = this.start + count;
+    let parent: Segment | null = this.head;
+    while (parent && cut <= parent.base) parent = parent.parent;
+    return new Segment(count === 0 ? null : parent, cut, stats);
   }
 
   private locate(position: number): KeptMessage {

@@ -3,6 +3,7 @@ import { encodeCursor, sequenceBelow } from "../cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
 import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "../errors.js";
 import { History, HistoryStats } from "./history.js";
+import { keptCount } from "../truncate.js";
 import { DEFAULT_RETENTION } from "../types.js";
 import type {
   ContextWindow,
@@ -18,6 +19,8 @@ import type {
   SessionStore,
   StoredMessage,
   StoreOptions,
+  TruncateRequest,
+  TruncateResult,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
@@ -118,6 +121,21 @@ export class MemoryStore implements SessionStore {
     if (changing) session.revision++;
     this.access(session, now);
     return { session: record(session), appended: fresh.length, trimmed: drop };
+  }
+
+  truncate(request: TruncateRequest, now: number): TruncateResult {
+    const session = this.require(request.sessionId);
+    const keep = keptCount(request, (messageId) => session.history.indexOf(messageId));
+    const removed = session.history.length - keep;
+    if (removed > 0 && request.expectedRevision !== undefined && request.expectedRevision !== session.revision) {
+      throw new RevisionConflictError(session.sessionId, request.expectedRevision, session.revision);
+    }
+    if (removed > 0) {
+      session.history.truncate(keep, this.historyStats);
+      session.revision++;
+    }
+    this.access(session, now);
+    return { session: record(session), removed };
   }
 
   touch(sessionId: string, changes: SessionChanges, now: number, cwd?: string): SessionRecord {
