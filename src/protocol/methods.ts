@@ -15,6 +15,7 @@ export const Method = {
   sessionStatus: AGENT_METHODS.session_status,
   sessionGet: "session/get",
   sessionUpdate: "session/update",
+  sessionTruncate: "session/truncate",
   sessionRemove: "session/remove",
 } as const;
 
