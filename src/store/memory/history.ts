@@ -56,6 +56,8 @@ class Segment {
     const first = Math.max(0, from - this.base - this.offset);
     const last = Math.max(first, to - this.base - this.offset);
     if (first === 0 && last >= this.messages.length) return;
+    // Only the tail goes (a truncate, or a collect for forks): no copy of what stays.
+    if (first === 0) return this.dropFrom(to);
     const kept = this.messages.slice(first, last);
     for (let i = 0; i < this.messages.length; i++) if (i < first || i >= last) this.forget(i);
     this.stats.messages -= this.messages.length - kept.length;

@@ -181,18 +181,18 @@ local function drop_oldest(ch, start, stop)
   if redis.call('EXISTS', key('c', head.id)) == 0 then keep(head, start, stop) end
 end
 
--- The session keeps positions [st, cut) and frees the rest. Its own segment's tail goes in place when
--- no fork reads it. Otherwise that segment takes a name of its own (RENAME, O(1) a key) and is collected
--- like a removed session's, kept as far as forks read it, and the session starts a new segment under its
--- own name at the cut, as if it had forked itself there: a session's segment is always named after it.
-local function cut_history(S, cut)
+-- The session (its chain ch) keeps positions [st, cut) and frees the rest. Its own segment's tail goes in
+-- place when no fork reads it. Otherwise that segment takes a name of its own (RENAME, O(1) a key) and is
+-- collected like a removed session's, kept as far as forks read it, and the session starts a new segment
+-- under its own name at the cut, as if it had forked itself there: a session's segment is always named
+-- after it.
+local function cut_history(S, ch, cut)
   local head = S.head
   local top = redis.call('ZREVRANGE', key('c', head.id), 0, 0, 'WITHSCORES')
   if cut >= head.base and (#top == 0 or tonumber(top[2]) <= cut) then
     keep(head, head.base + head.off, cut)
     return
   end
-  local ch = chain(S)
   local base
   if cut > S.st then
     for k = 1, #ch do

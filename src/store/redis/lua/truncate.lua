@@ -8,9 +8,10 @@ local id, known, now, default_idle = arg(), arg(), numarg(), numarg()
 local keeps, at, expected = arg() == '1', optarg(), numarg()
 local S = load(id)
 if not S then return absent(id) end
+local ch = chain(S)
 local kept = 0
 if at then
-  local index = find_one(chain(S), S.st, S.st + S.n, at)
+  local index = find_one(ch, S.st, S.st + S.n, at)
   if not index or index < 0 then return {NO_MESSAGE} end
   kept = index
   if keeps then kept = index + 1 end
@@ -19,7 +20,7 @@ local removed = S.n - kept
 local writes
 if removed > 0 then
   if expected and expected ~= S.rev then return {CONFLICT, S.rev} end
-  cut_history(S, S.st + kept)
+  cut_history(S, ch, S.st + kept)
   S.n, S.rev = kept, S.rev + 1
   writes = {'n', int(S.n), 'rev', int(S.rev)}
 end
