@@ -71,12 +71,17 @@ class Segment {
     if (this.positions.get(messageId) === this.base + this.offset + index) this.positions.delete(messageId);
   }
 
-  /** Frees this segment's own messages from `position` on, the last first: cost in proportion to what goes. */
+  /**
+   * Frees this segment's own messages from `position` on, the last first: cost in proportion to what
+   * goes. pop(), not a shorter length: V8 sets a long array's length far slower than it pops.
+   */
   dropFrom(position: number): void {
     const kept = Math.max(0, position - this.base - this.offset);
-    for (let i = this.messages.length - 1; i >= kept; i--) this.forget(i);
-    this.stats.messages -= Math.max(0, this.messages.length - kept);
-    this.messages.length = Math.min(this.messages.length, kept);
+    for (let i = this.messages.length - 1; i >= kept; i--) {
+      this.forget(i);
+      this.messages.pop();
+      this.stats.messages--;
+    }
   }
 
   /** Whether every fork based on this segment reads only positions below `position`. */
