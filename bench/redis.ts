@@ -9,7 +9,7 @@ import { silentLogger } from "../src/log.js";
 import { openRedisStore } from "../src/store/redis/store.js";
 import type { SessionStore } from "../src/store/types.js";
 import { RedisServer } from "../test/helpers/redis-server.js";
-import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
+import { forkCost, listPastArchived, reaperPass, truncateCost } from "./store-ops.js";
 import { againstMemory, num, type Row } from "./store-workload.js";
 
 export type { Row };
@@ -50,6 +50,7 @@ async function storeOperations(server: RedisServer): Promise<Row[]> {
     ["ops-reaper:", (store) => reaperPass(store, 100_000)],
     ["ops-fork:", (store) => forkCost(store, 100_000, 200)],
     ["ops-list:", (store) => listPastArchived(store, 100_000)],
+    ["ops-truncate:", (store) => truncateCost(store, 100_000, 100, 1000)],
   ];
   for (const [redisPrefix, measure] of measures) {
     const backend = { log: silentLogger, redisPrefix, redisBuckets: 16, storeWaitMs: 0 };

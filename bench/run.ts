@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { MemoryStore } from "../src/store/memory/store.js";
 import { benchRedis } from "./redis.js";
 import { benchSqlite } from "./sqlite.js";
-import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
+import { forkCost, listPastArchived, reaperPass, truncateCost } from "./store-ops.js";
 
 const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
 const REQUESTS = 200_000;
@@ -362,6 +362,7 @@ table(
     ...(await reaperPass(memory(), 1_000_000)),
     ...(await forkCost(memory(), 100_000, 200)),
     ...(await listPastArchived(memory(), 100_000)),
+    ...(await truncateCost(memory(), 100_000, 100, 20_000)),
   ].map((r) => [r.name, r.value]),
 );
 table(

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../src/log.js";
 import { openSqliteStore } from "../src/store/sqlite/store.js";
-import { forkCost, listPastArchived, reaperPass } from "./store-ops.js";
+import { forkCost, listPastArchived, reaperPass, truncateCost } from "./store-ops.js";
 import { againstMemory, num, type Row } from "./store-workload.js";
 
 export type { Row };
@@ -34,6 +34,7 @@ async function storeOperations(dir: string): Promise<Row[]> {
     (store: Awaited<ReturnType<typeof openSqliteStore>>) => reaperPass(store, 100_000),
     (store: Awaited<ReturnType<typeof openSqliteStore>>) => forkCost(store, 100_000, 200),
     (store: Awaited<ReturnType<typeof openSqliteStore>>) => listPastArchived(store, 100_000),
+    (store: Awaited<ReturnType<typeof openSqliteStore>>) => truncateCost(store, 100_000, 100, 1000),
   ]) {
     const backend = { log: silentLogger, redisPrefix: "", redisBuckets: 1, storeWaitMs: 0 };
     const store = await openSqliteStore(join(dir, `ops-${++n}.db`), { maxIdleMs: 3_600_000 }, backend);

@@ -1,7 +1,7 @@
 /**
  * Store operations measured in-process, where the protocol would hide them: a reaper pass over a
- * million live sessions, forking a huge session beside an empty one, and listing past many archived
- * sessions. Each runs against a SessionStore the caller opens, so every backend gets the same figures.
+ * million live sessions, forking a huge session beside an empty one, listing past many archived
+ * sessions, and truncating the last message of a huge session beside a short one. Each runs against a SessionStore the caller opens, so every backend gets the same figures.
  */
 import { performance } from "node:perf_hooks";
 import { DEFAULT_RETENTION, type SessionStore, type StoredMessage } from "../src/store/types.js";
@@ -100,5 +100,52 @@ export async function listPastArchived(store: SessionStore, archived: number): P
   return [
     { name: `session/list (100 active) with ${archived.toLocaleString("en")} archived present`, value: `${newest.toFixed(1)} µs` },
     { name: `session/list archived=include, first 100 of ${(archived + 100).toLocaleString("en")}`, value: `${all.toFixed(1)} µs` },
+  ];
+}
+
+/**
+ * Truncating the last message of a long session and of a short one. Each step appends one message (not
+ * timed) and truncates from it (timed), so both sessions keep their length. The median step of a round,
+ * since collections the untimed appends start may land in any timed step; the two sessions are taken in
+ * turn, best of three rounds, so that noise falls on both alike.
+ */
+export async function truncateCost(store: SessionStore, long: number, short: number, steps: number): Promise<Row[]> {
+  const build = async (messages: number) => {
+    const { sessionId } = await store.create(session(), NOW);
+    for (let i = 0; i < messages; i += 1000) {
+      const batch = Array.from({ length: Math.min(1000, messages - i) }, (_, k) => message(i + k));
+      await store.update({ sessionId, messages: batch, changes: {} }, NOW);
+    }
+    return sessionId;
+  };
+  const big = await build(long);
+  const small = await build(short);
+  // The dropped id is forgotten, so the same one is appended again at every step.
+  const last = { messageId: "last", role: "user" as const, json: JSON.stringify({ messageId: "last", role: "user", content: "x" }) };
+  const truncateLast = async (sessionId: string, count: number): Promise<number> => {
+    const micros = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      await store.update({ sessionId, messages: [last], changes: {} }, NOW);
+      const start = performance.now();
+      const { removed } = await store.truncate({ sessionId, fromMessageId: "last" }, NOW);
+      micros[i] = (performance.now() - start) * 1000;
+      if (removed !== 1) throw new Error(`truncate removed ${removed} messages, not 1`);
+    }
+    return micros.sort()[count >> 1]!;
+  };
+  await truncateLast(big, 50);
+  await truncateLast(small, 50);
+  let bigTime = Infinity;
+  let smallTime = Infinity;
+  for (let round = 0; round < 3; round++) {
+    bigTime = Math.min(bigTime, await truncateLast(big, steps));
+    smallTime = Math.min(smallTime, await truncateLast(small, steps));
+  }
+  const count = (await store.get(big, { limit: 0 }, NOW)).session.messageCount;
+  if (count !== long) throw new Error(`the long session holds ${count} messages, not ${long}`);
+  return [
+    { name: `truncate the last message of a ${long.toLocaleString("en")}-message session (median)`, value: `${bigTime.toFixed(2)} µs` },
+    { name: `truncate the last message of a ${short.toLocaleString("en")}-message session (median)`, value: `${smallTime.toFixed(2)} µs` },
+    { name: "  the long one against the short one", value: `${(bigTime / smallTime).toFixed(2)}×` },
   ];
 }

@@ -149,6 +149,11 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     return this.request(Method.sessionUpdate, params);
   }
 
+  /** Drops the messages after `afterMessageId` (all of them when null), or from `fromMessageId` on. */
+  truncateSession(params: T.TruncateSessionParams): Promise<T.TruncateSessionResult> {
+    return this.request(Method.sessionTruncate, params);
+  }
+
   removeSession(params: T.RemoveSessionParams): Promise<T.RemoveSessionResult> {
     return this.request(Method.sessionRemove, params);
   }

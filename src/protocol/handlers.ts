@@ -7,7 +7,7 @@ import { flatUuid } from "./ids.js";
 import { METHOD_SCHEMAS } from "./method-schemas.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
-import { type InitializeResult, type ListSessionsResult, type UpdateSessionResult } from "./schemas.js";
+import { type InitializeResult, type ListSessionsResult, type TruncateSessionResult, type UpdateSessionResult } from "./schemas.js";
 
 export interface HandlerDeps {
   store: SessionStore;
@@ -113,6 +113,24 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           appended,
           trimmed,
           lastAccessed: iso(session.lastAccessed),
+        }));
+      },
+    },
+
+    [Method.sessionTruncate]: {
+      handle(params) {
+        const p = parse(Method.sessionTruncate, params);
+        const request = {
+          sessionId: p.sessionId,
+          afterMessageId: p.afterMessageId,
+          fromMessageId: p.fromMessageId,
+          expectedRevision: p.expectedRevision,
+        };
+        return then(store.truncate(request, now()), ({ session, removed }): TruncateSessionResult => ({
+          sessionId: session.sessionId,
+          messageCount: session.messageCount,
+          revision: session.revision,
+          removed,
         }));
       },
     },

@@ -11,6 +11,7 @@ export const METHOD_SCHEMAS = {
   [Method.sessionNew]: { params: S.NewSessionParamsSchema, result: S.NewSessionResultSchema },
   [Method.sessionGet]: { params: S.GetSessionParamsSchema, result: S.GetSessionResultSchema },
   [Method.sessionUpdate]: { params: S.UpdateSessionParamsSchema, result: S.UpdateSessionResultSchema },
+  [Method.sessionTruncate]: { params: S.TruncateSessionParamsSchema, result: S.TruncateSessionResultSchema },
   [Method.sessionRemove]: { params: S.SessionIdParamsSchema, result: S.RemoveSessionResultSchema },
   [Method.sessionDelete]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionList]: { params: S.ListSessionsParamsSchema, result: S.ListSessionsResultSchema },

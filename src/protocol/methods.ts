@@ -16,6 +16,7 @@ export const Method = {
   sessionSetTitle: AGENT_METHODS.session_set_title,
   sessionGet: "session/get",
   sessionUpdate: "session/update",
+  sessionTruncate: "session/truncate",
   sessionRemove: "session/remove",
 } as const;
 

@@ -157,6 +157,29 @@ export const UpdateSessionParamsSchema = z.object({
   _meta: Meta,
 });
 
+export const TruncateSessionParamsSchema = z
+  .object({
+    sessionId: SessionIdSchema,
+    /** Keeps this message and drops every later one; null drops every message. */
+    afterMessageId: MessageIdSchema.nullable().optional(),
+    /** Drops this message and every later one. */
+    fromMessageId: MessageIdSchema.optional(),
+    expectedRevision: z.number().int().min(1).optional(),
+    _meta: Meta,
+  })
+  .superRefine((p, ctx) => {
+    const after = p.afterMessageId !== undefined;
+    const from = p.fromMessageId !== undefined;
+    if (after && from) ctx.addIssue({ code: "custom", path: ["fromMessageId"], message: "give afterMessageId or fromMessageId, not both" });
+    if (!after && !from) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["afterMessageId"],
+        message: "give afterMessageId (null drops every message) or fromMessageId",
+      });
+    }
+  });
+
 export const SessionIdParamsSchema = z.object({ sessionId: SessionIdSchema, _meta: Meta });
 
 export const ListSessionsParamsSchema = z.object({
@@ -267,6 +290,12 @@ export const UpdateSessionResultSchema = z.object({
   trimmed: Count,
   lastAccessed: Timestamp,
 });
+export const TruncateSessionResultSchema = z.object({
+  sessionId: z.string(),
+  messageCount: Count,
+  revision: z.number().int(),
+  removed: Count.describe("how many messages were dropped; 0 changes nothing"),
+});
 export const RemoveSessionResultSchema = z.object({ removed: z.boolean() });
 export const EmptyResultSchema = z.object({});
 
@@ -298,5 +327,6 @@ export type Session = z.infer<typeof SessionSchema>;
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
 export type InitializeResult = z.infer<typeof InitializeResultSchema>;
 export type UpdateSessionResult = z.infer<typeof UpdateSessionResultSchema>;
+export type TruncateSessionResult = z.infer<typeof TruncateSessionResultSchema>;
 export type ListSessionsResult = z.infer<typeof ListSessionsResultSchema>;
 export type SessionExpired = z.infer<typeof SessionExpiredSchema>;

@@ -191,6 +191,11 @@ export interface SessionStore {
   /** An access: appends messages and sets fields, all or nothing. */
   update(request: UpdateRequest, now: number): MaybePromise<UpdateResult>;
   /**
+   * An access: drops the messages after a cut, all or nothing. Throws SessionNotFoundError,
+   * MessageNotFoundError naming afterMessageId or fromMessageId, or RevisionConflictError.
+   */
+  truncate(request: TruncateRequest, now: number): MaybePromise<TruncateResult>;
+  /**
    * An access without a read (resume, load): sets the given fields and returns the session. When
    * `cwd` is given and differs from the session's, throws CwdMismatchError and changes nothing.
    */

@@ -51,6 +51,26 @@ describe.skipIf(noRedis)("sidecars sharing one Redis", () => {
     expect(back.session.context.map((m: any) => m.content)).toEqual(["from one", "from two"]);
   });
 
+  it("a truncate through one sidecar is what the other reads next, though it had read the session before", async () => {
+    const prefix = freshPrefix();
+    const one = spawnSidecar(store(prefix));
+    const two = spawnSidecar(store(prefix));
+    const { sessionId } = await one.ok("session/new", { cwd: "/w" });
+    const messages = ["m1", "m2", "m3"].map((messageId) => ({ messageId, role: "user", content: messageId }));
+    await one.ok("session/update", { sessionId, messages });
+    const { sessionId: fork } = await one.ok("session/fork", { sessionId, cwd: "/w" });
+    // Read twice, so that the second sidecar answers from what it keeps.
+    for (let i = 0; i < 2; i++) expect((await two.ok("session/get", { sessionId })).session.messageCount).toBe(3);
+    expect(await one.ok("session/truncate", { sessionId, fromMessageId: "m2" })).toMatchObject({ messageCount: 1, removed: 2 });
+    await one.ok("session/update", { sessionId, messages: [{ messageId: "m2", role: "user", content: "m2 edited" }] });
+    const read = (await two.ok("session/get", { sessionId })).session;
+    expect(read).toMatchObject({ messageCount: 2, revision: 4 });
+    expect(read.context.map((m: any) => m.content)).toEqual(["m1", "m2 edited"]);
+    expect((await two.ok("session/get", { sessionId: fork })).session.context.map((m: any) => m.content)).toEqual(["m1", "m2", "m3"]);
+    expect(await two.ok("session/truncate", { sessionId, afterMessageId: null })).toMatchObject({ messageCount: 0, revision: 5 });
+    expect((await one.ok("session/get", { sessionId })).session).toMatchObject({ messageCount: 0, context: [] });
+  });
+
   it("1,000 pipelined appends from each of two sidecars, interleaved: all land, each sidecar's in its order", async () => {
     const prefix = freshPrefix();
     const one = spawnSidecar(store(prefix));

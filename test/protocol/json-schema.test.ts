@@ -44,6 +44,8 @@ const EXAMPLE_REQUESTS = [
   { method: "session/unarchive", params: { sessionId: "s-1", _meta: { by: "me" } } },
   { method: "session/status", params: { sessionId: "s-1" } },
   { method: "session/set_title", params: { sessionId: "s-1", title: "Split the parser" } },
+  { method: "session/truncate", params: { sessionId: "s-1", fromMessageId: "m-2", expectedRevision: 4 } },
+  { method: "session/truncate", params: { sessionId: "s-1", afterMessageId: null } },
 ].map((request, i) => ({ jsonrpc: "2.0", id: i + 1, ...request }));
 
 const INVALID_REQUESTS = [
@@ -90,7 +92,7 @@ describe("the protocol's JSON Schema", () => {
   it("defines every method's params and result and every notification", () => {
     const methods = ["initialize", "session/new", "session/get", "session/update", "session/remove", "session/delete", "session/list"]
       .concat(["session/load", "session/resume", "session/close", "session/fork", "session/archive", "session/unarchive", "session/status"])
-      .concat(["session/set_title"])
+      .concat(["session/set_title", "session/truncate"])
       .map((m) => m.replace(/(^|[/_])(\w)/g, (_, __, c: string) => c.toUpperCase()));
     const expected = methods.flatMap((m) => [`${m}Params`, `${m}Result`]);
     expect(Object.keys(schema.$defs).sort()).toEqual(
@@ -160,6 +162,7 @@ describe("the protocol's JSON Schema", () => {
       const fork = await client.forkSession({ sessionId, cwd: "/p", atMessageId: "u" });
       check("SessionForkResult", fork);
       check("SessionGetResult", await client.getSession({ sessionId: fork.sessionId }));
+      check("SessionTruncateResult", await client.truncateSession({ sessionId: fork.sessionId, afterMessageId: null }));
       check("SessionArchiveResult", await client.archiveSession({ sessionId }));
       check("SessionUnarchiveResult", await client.unarchiveSession({ sessionId }));
       check("SessionStatusResult", await client.sessionStatus({ sessionId }));

@@ -17,6 +17,7 @@ import {
   type SessionStore,
   type StoredMessage,
   type StoreOptions,
+  type TruncateRequest,
 } from "../../src/store/types.js";
 
 /**
@@ -664,6 +665,328 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
       // One message at a time, as an agent resends it.
       expect(await append(store, sessionId, ["u1"])).toMatchObject({ appended: 1, session: { messageCount: 3 } });
       expect(texts((await store.get(sessionId, {}, T0)).messages)).toEqual(["u2", "a2", "u1"]);
+    });
+
+    describe("truncate", () => {
+      const read = async (store: SessionStore, sessionId: string) => texts((await store.get(sessionId, {}, T0)).messages);
+      const forkOf = (store: SessionStore, parentSessionId: string, atMessageId?: string) =>
+        store.fork({ parentSessionId, sessionId: newSession().sessionId, cwd: "/w", mcpServers: [], title: undefined, atMessageId }, T0);
+      const truncate = (store: SessionStore, request: TruncateRequest, now = T0) =>
+        Promise.resolve().then(() => store.truncate(request, now));
+
+      it("keeps through afterMessageId, drops from fromMessageId, or drops all; counts what it drops; moves the revision once", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a", "b", "c", "d", "e"]);
+        const after = await truncate(store, { sessionId, afterMessageId: "c" }, T0 + 1);
+        expect(after).toMatchObject({ removed: 2, session: { messageCount: 3, revision: 3, lastAccessed: T0 + 1 } });
+        expect(await read(store, sessionId)).toEqual(["a", "b", "c"]);
+        expect(await truncate(store, { sessionId, fromMessageId: "b" })).toMatchObject({
+          removed: 2,
+          session: { messageCount: 1, revision: 4 },
+        });
+        expect(texts(await store.readMessages(sessionId, 0, 10))).toEqual(["a"]);
+        // Naming the last message drops nothing and changes nothing, but is still an access.
+        const none = await truncate(store, { sessionId, afterMessageId: "a" }, T0 + 2);
+        expect(none).toMatchObject({ removed: 0, session: { messageCount: 1, revision: 4, lastAccessed: T0 + 2 } });
+        expect(await truncate(store, { sessionId, afterMessageId: null })).toMatchObject({
+          removed: 1,
+          session: { messageCount: 0, revision: 5 },
+        });
+        expect(await truncate(store, { sessionId, afterMessageId: null })).toMatchObject({
+          removed: 0,
+          session: { messageCount: 0, revision: 5 },
+        });
+        expect(await read(store, sessionId)).toEqual([]);
+        await append(store, sessionId, ["f"]);
+        expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ messageCount: 1, revision: 6 });
+        expect(await read(store, sessionId)).toEqual(["f"]);
+      });
+
+      it("applies a dropping truncate only at expectedRevision, and checks nothing when nothing would go", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a", "b", "c"]);
+        expect(await truncate(store, { sessionId, afterMessageId: "c", expectedRevision: 1 })).toMatchObject({ removed: 0 });
+        const err = await truncate(store, { sessionId, fromMessageId: "b", expectedRevision: 1 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RevisionConflictError);
+        expect(err).toMatchObject({ sessionId, expectedRevision: 1, revision: 2 });
+        expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ messageCount: 3, revision: 2 });
+        expect(await read(store, sessionId)).toEqual(["a", "b", "c"]);
+        const applied = await truncate(store, { sessionId, fromMessageId: "b", expectedRevision: 2 });
+        expect(applied).toMatchObject({ removed: 2, session: { messageCount: 1, revision: 3 } });
+      });
+
+      it("names the field of an id the session does not hold, refuses an unknown session, and forgets the ids it drops", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a", "b", "c"]);
+        await expect(truncate(store, { sessionId, afterMessageId: "zz" })).rejects.toMatchObject({
+          field: "afterMessageId",
+          messageId: "zz",
+        });
+        await expect(truncate(store, { sessionId, fromMessageId: "zz" })).rejects.toMatchObject({
+          field: "fromMessageId",
+          messageId: "zz",
+        });
+        await expect(truncate(store, { sessionId, fromMessageId: "zz" })).rejects.toBeInstanceOf(MessageNotFoundError);
+        await expect(truncate(store, { sessionId: "nope", afterMessageId: null })).rejects.toBeInstanceOf(SessionNotFoundError);
+        expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ messageCount: 3, revision: 2 });
+
+        await truncate(store, { sessionId, fromMessageId: "b" });
+        await expect(truncate(store, { sessionId, afterMessageId: "c" })).rejects.toMatchObject({
+          field: "afterMessageId",
+          messageId: "c",
+        });
+        await expect(Promise.resolve().then(() => store.get(sessionId, { afterMessageId: "b" }, T0))).rejects.toBeInstanceOf(
+          MessageNotFoundError,
+        );
+        // Dropped ids are new again: one at a time, as an agent resends them, and several at once.
+        expect(await append(store, sessionId, ["c"])).toMatchObject({ appended: 1, session: { messageCount: 2 } });
+        expect(await append(store, sessionId, ["c", "b"])).toMatchObject({ appended: 1, session: { messageCount: 3 } });
+        expect(await read(store, sessionId)).toEqual(["a", "c", "b"]);
+        const edited = message("b", "user", "edited");
+        await truncate(store, { sessionId, fromMessageId: "b" });
+        await store.update({ sessionId, messages: [edited], changes: {} }, T0);
+        expect((await store.get(sessionId, { afterMessageId: "c" }, T0)).messages.map((m) => m.toString())).toEqual([edited.json]);
+      });
+
+      it("truncating a parent never changes its forks, whether they start below, at or past the cut", async () => {
+        const store = await open();
+        const parent = (await store.create(newSession(), T0)).sessionId;
+        await append(store, parent, ["a", "b", "c", "d", "e", "f"]);
+        const atC = (await forkOf(store, parent, "c")).sessionId;
+        const atE = (await forkOf(store, parent, "e")).sessionId;
+        const whole = (await forkOf(store, parent)).sessionId;
+        const atA = (await forkOf(store, parent, "a")).sessionId;
+        await append(store, atC, ["x"]);
+        expect(await truncate(store, { sessionId: parent, fromMessageId: "d" })).toMatchObject({ removed: 3 });
+        expect(await read(store, parent)).toEqual(["a", "b", "c"]);
+        await append(store, parent, ["d2", "d"]);
+        expect(await read(store, parent)).toEqual(["a", "b", "c", "d2", "d"]);
+        expect(await read(store, atC)).toEqual(["a", "b", "c", "x"]);
+        expect(await read(store, atE)).toEqual(["a", "b", "c", "d", "e"]);
+        expect(await read(store, whole)).toEqual(["a", "b", "c", "d", "e", "f"]);
+        expect(await read(store, atA)).toEqual(["a"]);
+        await truncate(store, { sessionId: parent, afterMessageId: null });
+        expect(await read(store, parent)).toEqual([]);
+        expect(await read(store, whole)).toEqual(["a", "b", "c", "d", "e", "f"]);
+        expect(texts((await store.get(atE, { afterMessageId: "b", limit: 2 }, T0)).messages)).toEqual(["c", "d"]);
+        // The forks still hold the ids the parent dropped: retries there append nothing.
+        expect((await append(store, whole, ["f", "e"])).appended).toBe(0);
+        await append(store, parent, ["a"]);
+        expect(await read(store, parent)).toEqual(["a"]);
+      });
+
+      it("truncating a fork never changes its parent, also below its fork point", async () => {
+        const store = await open();
+        const parent = (await store.create(newSession(), T0)).sessionId;
+        await append(store, parent, ["a", "b", "c", "d"]);
+        const fork = (await forkOf(store, parent, "c")).sessionId;
+        await append(store, fork, ["f1", "f2"]);
+        expect(await truncate(store, { sessionId: fork, fromMessageId: "f2" })).toMatchObject({ removed: 1, session: { revision: 3 } });
+        expect(await read(store, fork)).toEqual(["a", "b", "c", "f1"]);
+        expect(await truncate(store, { sessionId: fork, afterMessageId: "a" })).toMatchObject({ removed: 3, session: { messageCount: 1 } });
+        expect(await read(store, fork)).toEqual(["a"]);
+        expect(await read(store, parent)).toEqual(["a", "b", "c", "d"]);
+        // "b" is the parent's still, but no longer the fork's: new to it.
+        expect(await append(store, fork, ["b", "c"])).toMatchObject({ appended: 2, session: { messageCount: 3 } });
+        expect(texts((await store.get(parent, { afterMessageId: "b" }, T0)).messages)).toEqual(["c", "d"]);
+        await truncate(store, { sessionId: fork, afterMessageId: null });
+        expect(await read(store, fork)).toEqual([]);
+        await append(store, fork, ["a", "z"]);
+        expect(await read(store, fork)).toEqual(["a", "z"]);
+        expect(await read(store, parent)).toEqual(["a", "b", "c", "d"]);
+        expect((await store.get(fork, {}, T0)).session).toMatchObject({ parentSessionId: parent, forkedAtMessageId: "c" });
+      });
+
+      it("forks of forks: each side keeps its own history through truncates and removals, and nothing is left after", async () => {
+        const store = await open();
+        const before = await store.footprint();
+        const root = (await store.create(newSession(), T0)).sessionId;
+        await append(store, root, ["a", "b", "c"]);
+        const child = (await forkOf(store, root)).sessionId;
+        await append(store, child, ["f1", "f2"]);
+        const grandchild = (await forkOf(store, child, "f1")).sessionId;
+        await append(store, grandchild, ["g1"]);
+        // Below the child's own fork point, while the grandchild reads past the cut.
+        await truncate(store, { sessionId: child, afterMessageId: "b" });
+        expect(await read(store, child)).toEqual(["a", "b"]);
+        expect(await read(store, grandchild)).toEqual(["a", "b", "c", "f1", "g1"]);
+        expect(await read(store, root)).toEqual(["a", "b", "c"]);
+        await append(store, child, ["c2"]);
+        await truncate(store, { sessionId: root, afterMessageId: null });
+        expect(await read(store, child)).toEqual(["a", "b", "c2"]);
+        expect(await read(store, grandchild)).toEqual(["a", "b", "c", "f1", "g1"]);
+        await store.remove(child);
+        expect(await read(store, grandchild)).toEqual(["a", "b", "c", "f1", "g1"]);
+        await truncate(store, { sessionId: grandchild, fromMessageId: "c" });
+        expect(await read(store, grandchild)).toEqual(["a", "b"]);
+        const late = (await forkOf(store, grandchild)).sessionId;
+        await truncate(store, { sessionId: grandchild, afterMessageId: null });
+        expect(await read(store, late)).toEqual(["a", "b"]);
+        for (const id of [root, grandchild, late]) await store.remove(id);
+        expect(await store.footprint()).toEqual(before);
+      });
+
+      it("works with trimming: a trimmed id is not there to cut at, a fork keeps what it reads, and ids re-appended stay known", async () => {
+        const store = await open({ maxContextMessages: 4, onContextFull: "trim" });
+        const before = await store.footprint();
+        const { sessionId } = await store.create(newSession(), T0);
+        const turn = (n: number) => [message(`u${n}`, "user"), message(`a${n}`, "assistant")];
+        await store.update({ sessionId, messages: [...turn(1), ...turn(2)], changes: {} }, T0);
+        const fork = (await forkOf(store, sessionId)).sessionId;
+        expect(await store.update({ sessionId, messages: turn(3), changes: {} }, T0)).toMatchObject({ trimmed: 2 });
+        await expect(truncate(store, { sessionId, fromMessageId: "u1" })).rejects.toMatchObject({ field: "fromMessageId" });
+        expect(await truncate(store, { sessionId, afterMessageId: "u2" })).toMatchObject({ removed: 3, session: { messageCount: 1 } });
+        expect(await read(store, sessionId)).toEqual(["u2"]);
+        expect(await read(store, fork)).toEqual(["u1", "a1", "u2", "a2"]);
+        await store.update({ sessionId, messages: [message("a2", "assistant"), ...turn(3), ...turn(4)], changes: {} }, T0);
+        expect(await read(store, sessionId)).toEqual(["u3", "a3", "u4", "a4"]);
+        // The first turn was trimmed away, so its user message is new; then it must stay known through later trims.
+        await store.remove(fork);
+        await store.update({ sessionId, messages: [message("u1", "user")], changes: {} }, T0);
+        await store.update({ sessionId, messages: [message("u5", "user")], changes: {} }, T0);
+        expect(await read(store, sessionId)).toEqual(["u4", "a4", "u1", "u5"]);
+        expect(await store.update({ sessionId, messages: [message("u1", "user")], changes: {} }, T0)).toMatchObject({ appended: 0 });
+        expect(await truncate(store, { sessionId, fromMessageId: "u1" })).toMatchObject({ removed: 2, session: { messageCount: 2 } });
+        await store.remove(sessionId);
+        expect(await store.footprint()).toEqual(before);
+      });
+
+      it("requests started together apply in order around a truncate", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a"]);
+        const one = (id: string) => store.update({ sessionId, messages: [message(id)], changes: {} }, T0);
+        const [b, cut, again, c, got] = await Promise.all([
+          one("b"),
+          store.truncate({ sessionId, fromMessageId: "b" }, T0),
+          one("b"),
+          one("c"),
+          store.get(sessionId, {}, T0),
+        ]);
+        expect([b, again, c].map((r) => [r.appended, r.session.revision, r.session.messageCount])).toEqual([
+          [1, 3, 2],
+          [1, 5, 2],
+          [1, 6, 3],
+        ]);
+        expect(cut).toMatchObject({ removed: 1, session: { revision: 4, messageCount: 1 } });
+        expect(texts(got.messages)).toEqual(["a", "b", "c"]);
+      });
+
+      it("another handle, and the handle that truncated, read no window from before the truncate", async () => {
+        const store = await open();
+        const other = await harness.second();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a", "b", "c"]);
+        const contents = async (reader: SessionStore) =>
+          (await reader.get(sessionId, {}, T0)).messages.map((m) => JSON.parse(m.toString()).content as string);
+        // Read twice, so that whatever a handle keeps of a read is in use.
+        for (const reader of [store, other, store, other]) expect(await contents(reader)).toEqual(["a", "b", "c"]);
+        await truncate(store, { sessionId, fromMessageId: "c" });
+        await store.update({ sessionId, messages: [message("c", "user", "c again")], changes: {} }, T0);
+        for (const reader of [other, store]) expect(await contents(reader)).toEqual(["a", "b", "c again"]);
+        await truncate(other, { sessionId, fromMessageId: "b" });
+        await other.update({ sessionId, messages: [message("b", "user", "b again"), message("x")], changes: {} }, T0);
+        for (const reader of [store, other]) {
+          const got = await reader.get(sessionId, {}, T0);
+          expect(got.session).toMatchObject({ messageCount: 3, revision: 6 });
+          expect(got.messages.map((m) => JSON.parse(m.toString()).content)).toEqual(["a", "b again", "x"]);
+          expect(texts(await reader.readMessages(sessionId, 1, 5))).toEqual(["b", "x"]);
+        }
+        await expect(truncate(store, { sessionId, fromMessageId: "c" })).rejects.toBeInstanceOf(MessageNotFoundError);
+      });
+
+      it("matches a model that copies history, over random sequences with truncates, and frees everything", async () => {
+        const store = await open();
+        // Each step through either handle, so that what one keeps of its reads meets the other's changes.
+        const other = await harness.second();
+        const before = await store.footprint();
+        let counter = 0;
+        const op = fc.oneof(
+          fc.constant({ kind: "new" as const }),
+          fc.record({ kind: fc.constant("append" as const), s: fc.nat(), n: fc.integer({ min: 1, max: 3 }), via: fc.boolean() }),
+          fc.record({ kind: fc.constant("fork" as const), s: fc.nat(), at: fc.option(fc.nat(), { nil: undefined }) }),
+          fc.record({
+            kind: fc.constant("truncate" as const),
+            s: fc.nat(),
+            at: fc.option(fc.nat(), { nil: undefined }),
+            from: fc.boolean(),
+            via: fc.boolean(),
+          }),
+          fc.record({ kind: fc.constant("reappend" as const), s: fc.nat(), via: fc.boolean() }),
+          fc.record({ kind: fc.constant("read" as const), s: fc.nat(), via: fc.boolean() }),
+          fc.record({ kind: fc.constant("remove" as const), s: fc.nat() }),
+        );
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
+            const model = new Map<string, string[]>();
+            const names: string[] = [];
+            try {
+              for (const o of ops) {
+                const live = names.filter((n) => model.has(n));
+                const pick = (i: number) => live[i % live.length]!;
+                if (o.kind === "new" || live.length === 0) {
+                  const { sessionId } = await store.create(newSession(), T0);
+                  model.set(sessionId, []);
+                  names.push(sessionId);
+                } else if (o.kind === "append") {
+                  const s = pick(o.s);
+                  const fresh = Array.from({ length: o.n }, () => `m${++counter}`);
+                  expect((await append(o.via ? other : store, s, fresh)).appended).toBe(fresh.length);
+                  model.get(s)!.push(...fresh);
+                } else if (o.kind === "reappend") {
+                  // An id another session holds, or one this session dropped: appended unless this session holds it.
+                  const s = pick(o.s);
+                  const id = counter === 0 ? `m${++counter}` : `m${(o.s % counter) + 1}`;
+                  const history = model.get(s)!;
+                  const held = history.includes(id);
+                  expect((await append(o.via ? other : store, s, [id])).appended).toBe(held ? 0 : 1);
+                  if (!held) history.push(id);
+                } else if (o.kind === "fork") {
+                  const s = pick(o.s);
+                  const history = model.get(s)!;
+                  const at = o.at === undefined || history.length === 0 ? undefined : history[o.at % history.length];
+                  const f = await forkOf(store, s, at);
+                  model.set(f.sessionId, at === undefined ? [...history] : history.slice(0, history.indexOf(at) + 1));
+                  names.push(f.sessionId);
+                } else if (o.kind === "truncate") {
+                  const s = pick(o.s);
+                  const history = model.get(s)!;
+                  const index = o.at === undefined || history.length === 0 ? undefined : o.at % history.length;
+                  const keep = index === undefined ? 0 : o.from ? index : index + 1;
+                  const request: TruncateRequest =
+                    index === undefined
+                      ? { sessionId: s, afterMessageId: null }
+                      : o.from
+                        ? { sessionId: s, fromMessageId: history[index]! }
+                        : { sessionId: s, afterMessageId: history[index]! };
+                  expect((await truncate(o.via ? other : store, request)).removed).toBe(history.length - keep);
+                  history.length = keep;
+                } else if (o.kind === "read") {
+                  const s = pick(o.s);
+                  expect(await read(o.via ? other : store, s)).toEqual(model.get(s));
+                } else {
+                  const s = pick(o.s);
+                  expect(await store.remove(s)).toBe(true);
+                  model.delete(s);
+                }
+              }
+              for (const [s, history] of model) {
+                const got = await store.get(s, {}, T0);
+                expect(texts(got.messages)).toEqual(history);
+                expect(got.session.messageCount).toBe(history.length);
+              }
+            } finally {
+              // Also after a failure, so that fast-check's shrinking starts from an empty store.
+              for (const s of model.keys()) await store.remove(s);
+            }
+            expect(await store.footprint()).toEqual(before);
+          }),
+          { numRuns: 30 },
+        );
+      });
     });
 
     it("leaves nothing behind once every session is gone", async () => {

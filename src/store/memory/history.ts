@@ -15,10 +15,10 @@ export class HistoryStats {
 }
 
 /**
- * An append-only run of messages at absolute positions [base + offset, end). Its first `base`
+ * A run of messages at absolute positions [base + offset, end), appended at its end. Its first `base`
  * positions are read from `parent`; `offset` counts leading messages already freed (trimmed). A fork
  * starts a new segment over its parent's, so history is shared, never copied, and each session
- * appends only to the segment it owns.
+ * appends only to the segment it owns. A truncate drops its tail only where no fork reads it.
  */
 class Segment {
   messages: KeptMessage[] = [];
@@ -56,11 +56,38 @@ class Segment {
     const first = Math.max(0, from - this.base - this.offset);
     const last = Math.max(first, to - this.base - this.offset);
     if (first === 0 && last >= this.messages.length) return;
+    // Only the tail goes (a truncate, or a collect for forks): no copy of what stays.
+    if (first === 0) return this.dropFrom(to);
     const kept = this.messages.slice(first, last);
-    for (let i = 0; i < this.messages.length; i++) if (i < first || i >= last) this.positions.delete(this.messages[i]!.messageId);
+    for (let i = 0; i < this.messages.length; i++) if (i < first || i >= last) this.forget(i);
     this.stats.messages -= this.messages.length - kept.length;
     this.offset += first;
     this.messages = kept;
+  }
+
+  /** Drops the id of the message at `index` of this segment's own, unless a later copy of it took the id over. */
+  private forget(index: number): void {
+    const { messageId } = this.messages[index]!;
+    if (this.positions.get(messageId) === this.base + this.offset + index) this.positions.delete(messageId);
+  }
+
+  /**
+   * Frees this segment's own messages from `position` on, the last first: cost in proportion to what
+   * goes. pop(), not a shorter length: V8 sets a long array's length far slower than it pops.
+   */
+  dropFrom(position: number): void {
+    const kept = Math.max(0, position - this.base - this.offset);
+    for (let i = this.messages.length - 1; i >= kept; i--) {
+      this.forget(i);
+      this.messages.pop();
+      this.stats.messages--;
+    }
+  }
+
+  /** Whether every fork based on this segment reads only positions below `position`. */
+  forksReadBelow(position: number): boolean {
+    for (const child of this.children) if (child.base > position) return false;
+    return true;
   }
 
   /** Frees what no one can read any more; frees the whole segment once nothing refers to it. */
@@ -149,11 +176,25 @@ export class History {
 
   /** A new history holding the first `count` visible messages, sharing them with this one. */
   fork(count: number, stats: HistoryStats): History {
+    if (this.start + count === 0) return History.empty(stats);
+    return new History(this.segmentAt(count, stats), this.start, stats);
+  }
+
+  /**
+   * Keeps the first `count` visible messages and frees the rest. The head's own tail goes in place
+   * when no fork reads it; otherwise the session moves to a new head at the cut, as if it forked
+   * itself there, and its old head is collected like a removed session's, kept as far as forks read it.
+   */
+  truncate(count: number, stats: HistoryStats): void {
     const cut = this.start + count;
-    if (cut === 0) return History.empty(stats);
-    let parent: Segment | null = this.head;
-    while (parent && cut <= parent.base) parent = parent.parent;
-    return new History(new Segment(count === 0 ? null : parent, cut, stats), this.start, stats);
+    const head = this.head;
+    if (cut >= head.base && head.forksReadBelow(cut)) {
+      head.dropFrom(cut);
+      return;
+    }
+    this.head = this.segmentAt(count, stats);
+    head.owned = false;
+    head.collect();
   }
 
   /** Hides the oldest `count` messages and frees what no fork still reads. */
@@ -175,6 +216,14 @@ export class History {
     if (this.head === NO_MESSAGES) return;
     this.head.owned = false;
     this.head.collect();
+  }
+
+  /** A new segment based after the first `count` visible messages, over the segment that holds the last of them. */
+  private segmentAt(count: number, stats: HistoryStats): Segment {
+    const cut = this.start + count;
+    let parent: Segment | null = this.head;
+    while (parent && cut <= parent.base) parent = parent.parent;
+    return new Segment(count === 0 ? null : parent, cut, stats);
   }
 
   private locate(position: number): KeptMessage {

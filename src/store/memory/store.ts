@@ -4,6 +4,7 @@ import { DeadlineHeap } from "./deadline-heap.js";
 import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "../errors.js";
 import { History, HistoryStats } from "./history.js";
 import { StringPool } from "./string-pool.js";
+import { keptCount } from "../truncate.js";
 import { DEFAULT_RETENTION } from "../types.js";
 import type {
   ContextWindow,
@@ -19,6 +20,8 @@ import type {
   SessionStore,
   StoredMessage,
   StoreOptions,
+  TruncateRequest,
+  TruncateResult,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
@@ -121,6 +124,21 @@ export class MemoryStore implements SessionStore {
     if (changing) session.revision++;
     this.access(session, now);
     return { session: record(session), appended: fresh.length, trimmed: drop };
+  }
+
+  truncate(request: TruncateRequest, now: number): TruncateResult {
+    const session = this.require(request.sessionId);
+    const keep = keptCount(request, (messageId) => session.history.indexOf(messageId));
+    const removed = session.history.length - keep;
+    if (removed > 0 && request.expectedRevision !== undefined && request.expectedRevision !== session.revision) {
+      throw new RevisionConflictError(session.sessionId, request.expectedRevision, session.revision);
+    }
+    if (removed > 0) {
+      session.history.truncate(keep, this.historyStats);
+      session.revision++;
+    }
+    this.access(session, now);
+    return { session: record(session), removed };
   }
 
   touch(sessionId: string, changes: SessionChanges, now: number, cwd?: string): SessionRecord {

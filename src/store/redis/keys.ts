@@ -17,7 +17,7 @@
  *   idle         idle deadlines, Redis server clock ms (sorted set)
  *   events       expiries, for every sidecar to announce (stream)
  * A segment is named after the session that created it and appends to it; it outlives that session
- * while forks still read it.
+ * while forks still read it. One a truncate leaves to forks is renamed <id>#<revision> (lua/history.lua).
  */
 /** Recorded with the data: 2 keeps a session's version whole (ve) where 1 kept its parts (fv, score, nc). */
 export const LAYOUT_VERSION = "2";

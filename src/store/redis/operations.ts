@@ -4,6 +4,7 @@
  * answers (a decoder from the raw reply to a typed one: replies.ts). An optional argument travels as a
  * flag and a value, written `name?` below. Times are Redis server clock milliseconds.
  */
+import type { Cut } from "../truncate.js";
 import type { ContextWindow, ForkRequest, NewSession, SessionChanges, StoredMessage } from "../types.js";
 import type { Arg } from "./batcher.js";
 import {
@@ -22,6 +23,7 @@ import {
   type ListBatch,
   type Messages,
   type Read,
+  type Truncated,
   type Updated,
 } from "./replies.js";
 import type { OperationName } from "./script.js";
@@ -215,6 +217,45 @@ export const fork: Operation<{ request: ForkRequest; now: number; defaultIdle: n
     nonce,
   ],
   decode: (reply) => replyWithRecord(elements(reply)),
+};
+
+export interface TruncateInput {
+  sessionId: string;
+  /** The version of the caller's copy of the record, or "". */
+  known: string;
+  now: number;
+  defaultIdle: number;
+  cut: Cut;
+  expectedRevision: number | undefined;
+}
+
+/**
+ * id, known, now, defaultIdle, keeps (the named message stays), messageId? (none: before every message),
+ * expectedRevision ("" for none) → Truncated | missing, redirect, noMessage, conflict.
+ */
+export const truncate: Operation<TruncateInput, Truncated | Failure> = {
+  name: "truncate",
+  encode: ({ sessionId, known, now, defaultIdle, cut, expectedRevision }) => [
+    sessionId,
+    known,
+    now,
+    defaultIdle,
+    flag(cut.keeps === 1),
+    ...optional(cut.messageId),
+    expectedRevision ?? "",
+  ],
+  decode: (reply) => {
+    const r = elements(reply);
+    if (r[0] !== STATUS.ok) return decodeFailure(r);
+    return {
+      status: STATUS.ok,
+      revision: integer(r[1]),
+      lastAccessed: integer(r[2]),
+      messageCount: integer(r[3]),
+      record: optionalRecord(r[4]),
+      removed: integer(r[5]),
+    };
+  },
 };
 
 /**

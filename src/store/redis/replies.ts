@@ -55,6 +55,10 @@ export interface Updated extends Counters {
   appended: number;
   trimmed: number;
 }
+export interface Truncated extends Counters {
+  status: Ok;
+  removed: number;
+}
 /** A get's answer: the window's messages, or only the last access when the caller holds the rest. */
 export type Read =
   { status: Ok; stillRight: true; lastAccessed: number } | (Counters & { status: Ok; stillRight: false; messages: Buffer[] });

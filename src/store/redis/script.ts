@@ -19,6 +19,7 @@ export const OPERATION_NAMES = [
   "archive",
   "remove",
   "fork",
+  "truncate",
   "expire",
   "count",
   "due",

@@ -24,6 +24,7 @@
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
 import { LimitExceededError, StoreOpenError, oneLine } from "../errors.js";
+import { cutOf } from "../truncate.js";
 import type {
   BackendOptions,
   ContextWindow,
@@ -38,6 +39,8 @@ import type {
   SessionStore,
   StoreOptions,
   StoredMessage,
+  TruncateRequest,
+  TruncateResult,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
@@ -190,6 +193,26 @@ export class RedisStore implements SessionStore {
     const input = this.appendInput(sessionId, cached, now, messages);
     if (expectedRevision === undefined && ops.changesNothing(changes)) return this.atSession(ops.append, sessionId, input, then);
     return this.atSession(ops.update, sessionId, { ...input, expectedRevision, cwd: undefined, changes }, then);
+  }
+
+  truncate(request: TruncateRequest, now: number): Promise<TruncateResult> {
+    const { sessionId, expectedRevision } = request;
+    const cut = cutOf(request);
+    const cached = this.records.get(sessionId);
+    const input = {
+      sessionId,
+      known: known(cached),
+      now: this.clock.server(now),
+      defaultIdle: this.options.maxIdleMs,
+      cut,
+      expectedRevision,
+    };
+    return this.atSession(ops.truncate, sessionId, input, (reply) => {
+      if (reply.status !== STATUS.ok) throw failureError(reply, sessionId, cut.field, cut.messageId ?? undefined, expectedRevision);
+      // The window read before is stale for good: its revision has gone.
+      if (reply.removed > 0) this.windows.forget(sessionId);
+      return { session: this.current(sessionId, reply, cached).record, removed: reply.removed };
+    });
   }
 
   async touch(sessionId: string, changes: SessionChanges, now: number, cwd?: string): Promise<SessionRecord> {

@@ -5,8 +5,9 @@
  * and calls `clear()` when it moved. Within this connection the store keeps it right itself: a
  * request that may change a row works on a copy and stores it back only when it succeeded, and a
  * segment whose messages are deleted is dropped (segment ids can be reused once the highest is gone).
- * A message's bytes never change at a (segment, position) while the segment lives: appends always go
- * past the end, and trims only delete.
+ * A message's bytes change at a (segment, position) only where a truncate dropped the segment's tail
+ * and a later append reused the position: the store drops that segment's run when it truncates.
+ * Otherwise appends always go past the end, and trims only delete.
  */
 const ROW_CAPACITY = 4096;
 const MESSAGE_BYTES = 32 * 2 ** 20;

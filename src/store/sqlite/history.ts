@@ -124,6 +124,32 @@ export class History {
   }
 
   /**
+   * Keeps the first `count` visible messages and frees the rest. The head's own tail is deleted in
+   * place when no fork reads it; otherwise the session moves to a new head segment at the cut, as if it
+   * forked itself there, and its old head is collected like a removed session's, kept as far as forks
+   * read it. Sets the row's count, for the caller to store, and stores its new segment.
+   */
+  truncate(row: SessionRow, count: number): void {
+    const cut = row.first_position + count;
+    const forksRead = this.sql.highestChildBase.get(row.segment) as number | null;
+    row.message_count = count;
+    if (cut >= row.segment_base && (forksRead === null || forksRead <= cut)) {
+      // A later append reuses these positions: the cache must not keep their old bytes.
+      this.cache.dropSegment(row.segment);
+      this.sql.deleteMessagesFrom.run(row.segment, cut, row.segment);
+      return;
+    }
+    const old = row.segment;
+    const parent = this.forkBase(row, count)?.id ?? null;
+    row.segment = Number(this.sql.insertSegment.run(parent, cut).lastInsertRowid);
+    row.segment_parent = parent;
+    row.segment_base = cut;
+    this.sql.moveToSegment.run(row.segment, row.seq);
+    this.sql.disown.run(old);
+    this.collect(old);
+  }
+
+  /**
    * Messages [from, to) of a segment. Read as text and copied into pooled buffers, cheaper than a
    * buffer of its own per message (answers are written and dropped, so no slab outlives its request);
    * or, for a read that may `cache`, taken from the cache as far as it reaches and the rest read into

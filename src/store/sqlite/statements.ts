@@ -37,6 +37,7 @@ export interface Statements {
   highestChildBase: Statement;
   disown: Statement;
   detachSegment: Statement;
+  moveToSegment: Statement;
   deleteSegment: Statement;
   insertMessage: Statement;
   positionOf: Statement;
@@ -124,6 +125,7 @@ export function prepareStatements(db: Database): Statements {
     highestChildBase: db.prepare("SELECT max(base) FROM segments WHERE parent = ?").pluck(),
     disown: db.prepare("UPDATE segments SET owned = 0 WHERE id = ?"),
     detachSegment: db.prepare("UPDATE segments SET parent = NULL WHERE id = ?"),
+    moveToSegment: db.prepare("UPDATE sessions SET segment = ? WHERE seq = ?"),
     deleteSegment: db.prepare("DELETE FROM segments WHERE id = ?"),
 
     // Keys are computed in SQL: segment * 2^32 + position passes 2^53 long before SQLite's 2^63.

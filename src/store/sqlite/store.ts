@@ -10,6 +10,7 @@ import {
   StoreOpenError,
   oneLine,
 } from "../errors.js";
+import { keptCount } from "../truncate.js";
 import { DEFAULT_RETENTION } from "../types.js";
 import type {
   BackendOptions,
@@ -26,6 +27,8 @@ import type {
   SessionStore,
   StoredMessage,
   StoreOptions,
+  TruncateRequest,
+  TruncateResult,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
@@ -156,6 +159,26 @@ export class SqliteStore implements SessionStore {
         this.access(row, now);
       }
       return { session: record(row), appended: fresh.length, trimmed: drop };
+    });
+  }
+
+  truncate(request: TruncateRequest, now: number): MaybePromise<TruncateResult> {
+    return this.transactions.write(() => {
+      const row = this.require(request.sessionId);
+      const keep = keptCount(request, (messageId) => this.history.indexOf(row, messageId));
+      const removed = row.message_count - keep;
+      if (removed === 0) {
+        this.access(row, now);
+        return { session: record(row), removed };
+      }
+      if (request.expectedRevision !== undefined && request.expectedRevision !== row.revision) {
+        throw new RevisionConflictError(row.session_id, request.expectedRevision, row.revision);
+      }
+      this.history.truncate(row, keep);
+      row.revision++;
+      row.last_accessed = Math.max(row.last_accessed, now);
+      this.save(row, false);
+      return { session: record(row), removed };
     });
   }
 

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../../src/store/memory/store.js";
 import { message, newSession, storeContract } from "../contract.js";
 
+const HOUR = 3_600_000;
+
 storeContract("memory", () => {
   let store: MemoryStore | undefined;
   return {
@@ -74,5 +76,25 @@ describe("memory store: idle sessions share what they can", () => {
     store.update({ sessionId: a, messages: [], changes: { mcpServers: ["git"], additionalDirectories: ["/lib"] } }, 1);
     expect(store.get(a, {}, 2).session).toMatchObject({ mcpServers: ["git"], additionalDirectories: ["/lib"] });
     expect(store.get(b, {}, 2).session).toMatchObject({ mcpServers: [], additionalDirectories: [] });
+  });
+});
+
+describe("memory store: message ids", () => {
+  it("an id trimmed away and appended again stays known when the old copy is freed", () => {
+    const store = new MemoryStore({ maxIdleMs: HOUR, maxContextMessages: 4, onContextFull: "trim" });
+    const { sessionId } = store.create(newSession(), 0);
+    const add = (...ids: string[]) =>
+      store.update({ sessionId, messages: ids.map((id) => message(id, id.startsWith("u") ? "user" : "assistant")), changes: {} }, 0);
+    add("u1", "a1");
+    // The fork keeps the trimmed copy of u1 from being freed until it goes.
+    const fork = store.fork(
+      { parentSessionId: sessionId, sessionId: newSession().sessionId, cwd: "/f", mcpServers: [], title: undefined },
+      0,
+    );
+    add("u2", "a2", "u3");
+    store.remove(fork.sessionId);
+    expect(add("u1").appended).toBe(1);
+    add("u4");
+    expect(add("u1").appended).toBe(0);
   });
 });

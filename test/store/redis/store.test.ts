@@ -169,6 +169,40 @@ describe.skipIf(noRedis)("redis store", () => {
     }
   });
 
+  it("a truncate a fork reads past renames the old segment and frees what the fork does not read; another handle sees it", async () => {
+    const prefix = freshPrefix("t");
+    const a = await open({}, prefix);
+    const b = await open({}, prefix);
+    const keys = new KeyLayout(prefix, 16);
+    const client = new Redis(redis.url());
+    try {
+      const { sessionId } = await a.create(newSession(), T0);
+      await a.update({ sessionId, messages: ["m1", "m2", "m3", "m4"].map((id) => message(id)), changes: {} }, T0);
+      const fork = newSession().sessionId;
+      await a.fork({ parentSessionId: sessionId, sessionId: fork, cwd: "/f", mcpServers: [], title: undefined, atMessageId: "m3" }, T0);
+      // Read twice each, so that b holds both records and windows.
+      for (const id of [sessionId, fork, sessionId, fork]) await b.get(id, {}, T0);
+      await a.truncate({ sessionId, fromMessageId: "m2" }, T0);
+      const at = keys.bucket(keys.home(sessionId));
+      // Named after the session and the revision it had; kept as far as the fork reads, its ids with it.
+      const renamed = `${sessionId}#2`;
+      expect(await client.lrange(`${at}d:${renamed}`, 0, -1)).toEqual(["um1", "um2", "um3"]);
+      expect((await client.hkeys(`${at}i:${renamed}`)).sort()).toEqual(["", "m1", "m2", "m3"]);
+      expect(await client.exists(`${at}m:${sessionId}`, `${at}d:${sessionId}`, `${at}i:${sessionId}`, `${at}c:${sessionId}`)).toBe(0);
+      expect(texts((await b.get(sessionId, {}, T0)).messages)).toEqual(["m1"]);
+      expect(texts((await b.get(fork, {}, T0)).messages)).toEqual(["m1", "m2", "m3"]);
+      expect((await b.update({ sessionId, messages: [message("m2")], changes: {} }, T0)).appended).toBe(1);
+      expect(texts((await a.get(sessionId, {}, T0)).messages)).toEqual(["m1", "m2"]);
+      await b.remove(fork);
+      expect(await client.lrange(`${at}d:${renamed}`, 0, -1)).toEqual(["um1"]);
+      expect(texts((await a.get(sessionId, {}, T0)).messages)).toEqual(["m1", "m2"]);
+      await a.remove(sessionId);
+      expect(await a.footprint()).toEqual({ keys: 0 });
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it("expires a session by its true deadline when the deadline index holds an earlier one", async () => {
     const store = await open({ maxIdleMs: HOUR });
     const { sessionId } = await store.create(newSession(), T0);

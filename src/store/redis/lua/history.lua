@@ -181,6 +181,56 @@ local function drop_oldest(ch, start, stop)
   if redis.call('EXISTS', key('c', head.id)) == 0 then keep(head, start, stop) end
 end
 
+-- The session (its chain ch) keeps positions [st, cut) and frees the rest. Its own segment's tail goes in
+-- place when no fork reads it. Otherwise that segment takes a name of its own (RENAME, O(1) a key) and is
+-- collected like a removed session's, kept as far as forks read it, and the session starts a new segment
+-- under its own name at the cut, as if it had forked itself there: a session's segment is always named
+-- after it.
+local function cut_history(S, ch, cut)
+  local head = S.head
+  local top = redis.call('ZREVRANGE', key('c', head.id), 0, 0, 'WITHSCORES')
+  if cut >= head.base and (#top == 0 or tonumber(top[2]) <= cut) then
+    keep(head, head.base + head.off, cut)
+    return
+  end
+  local base
+  if cut > S.st then
+    for k = 1, #ch do
+      if cut > ch[k].base then base = ch[k]; break end
+    end
+  end
+  -- '#' never appears in a session id the sidecar makes; the loop covers an id created again.
+  local name = head.id .. '#' .. int(S.rev)
+  while redis.call('EXISTS', key('s', name), key('g', name), key('m', name), key('c', name)) > 0 do name = name .. '#' end
+  for _, kind in ipairs({'m', 'd', 'i', 'c'}) do
+    if redis.call('EXISTS', key(kind, head.id)) == 1 then redis.call('RENAME', key(kind, head.id), key(kind, name)) end
+  end
+  local old = {id = name, parent = head.parent, base = head.base, off = head.off, owned = false}
+  redis.call('HSET', key('g', name), 'b', int(old.base), 'o', int(old.off))
+  if old.parent then
+    redis.call('HSET', key('g', name), 'p', old.parent)
+    redis.call('ZREM', key('c', old.parent), head.id)
+    redis.call('ZADD', key('c', old.parent), int(old.base), name)
+  end
+  for _, child in ipairs(redis.call('ZRANGE', key('c', name), 0, -1)) do
+    if redis.call('HEXISTS', key('s', child), 'gb') == 1 then
+      redis.call('HSET', key('s', child), 'gp', name)
+    else
+      redis.call('HSET', key('g', child), 'p', name)
+    end
+  end
+  if base == head then base = old end
+  head.parent, head.base, head.off = base and base.id or nil, cut, 0
+  if base then
+    redis.call('HSET', S.hash, 'gp', base.id, 'gb', int(cut), 'go', 0)
+    redis.call('ZADD', key('c', base.id), int(cut), head.id)
+  else
+    redis.call('HSET', S.hash, 'gb', int(cut), 'go', 0)
+    redis.call('HDEL', S.hash, 'gp')
+  end
+  collect(old)
+end
+
 -- Indexes a message id at the session's next position unless the session shows it already (a retry):
 -- true when it did. Without a parent segment HSETNX both looks and writes, one call for the common
 -- append's two: only an id already in the index (a retry, or one trimmed away) needs find_one.
