@@ -4,6 +4,7 @@ import { DeadlineHeap } from "./deadline-heap.js";
 import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "../errors.js";
 import { History, HistoryStats } from "./history.js";
 import { DEFAULT_RETENTION } from "../types.js";
+import { resolveWindow } from "../window.js";
 import type {
   ContextWindow,
   ExpiredSession,
@@ -93,14 +94,9 @@ export class MemoryStore implements SessionStore {
 
   get(sessionId: string, window: ContextWindow, now: number): SessionSnapshot {
     const session = this.require(sessionId);
-    let from = window.offset ?? 0;
-    if (window.afterMessageId !== undefined) {
-      const index = session.history.indexOf(window.afterMessageId);
-      if (index < 0) throw new MessageNotFoundError("afterMessageId", window.afterMessageId);
-      from = index + 1;
-    }
+    const { start, count } = resolveWindow(window, session.history.length, (id) => session.history.indexOf(id));
     this.access(session, now);
-    return { session: record(session), messages: session.history.slice(from, window.limit ?? Infinity) };
+    return { session: record(session), messages: session.history.slice(start, count), start };
   }
 
   update(request: UpdateRequest, now: number): UpdateResult {
