@@ -886,6 +886,25 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
         });
       });
 
+      it("a fork trimmed past its own fork point leaves its forks' windows whole", async () => {
+        const store = await open({ maxContextMessages: 4, onContextFull: "trim" });
+        const turn = (n: number) => [message(`u${n}`, "user"), message(`a${n}`, "assistant")];
+        const root = (await store.create(newSession(), T0)).sessionId;
+        await store.update({ sessionId: root, messages: turn(1), changes: {} }, T0);
+        const middle = (await store.fork(forkAt(root), T0)).sessionId;
+        await store.update({ sessionId: middle, messages: turn(2), changes: {} }, T0);
+        const leaf = (await store.fork(forkAt(middle), T0)).sessionId;
+        // The middle session trims its inherited turn away: its fork still reads it, through the root's history.
+        expect(await store.update({ sessionId: middle, messages: turn(3), changes: {} }, T0)).toMatchObject({ trimmed: 2 });
+        expect(await read(store, middle, {})).toEqual({ ids: ["u2", "a2", "u3", "a3"], start: 0, count: 4 });
+        expect(await read(store, leaf, {})).toEqual({ ids: ["u1", "a1", "u2", "a2"], start: 0, count: 4 });
+        expect(await read(store, leaf, { tail: 3 })).toEqual({ ids: ["a1", "u2", "a2"], start: 1, count: 4 });
+        await store.remove(root);
+        expect(await read(store, leaf, { beforeMessageId: "u2" })).toEqual({ ids: ["u1", "a1"], start: 0, count: 4 });
+        for (const id of [middle, leaf]) await store.remove(id);
+        expect(Object.values(await store.footprint()).every((v) => v === 0)).toBe(true);
+      });
+
       it("forks: windows cross the fork point, and never see the other side's messages", async () => {
         const store = await open();
         const parent = (await store.create(newSession(), T0)).sessionId;
