@@ -5,7 +5,8 @@
  * - pipelined session/get (a session of 10 short messages) and session/update (one message each)
  *   throughput, beside a bare NDJSON echo loop fed the same lines in the same run;
  * - resident memory per idle session, with 100,000 sessions;
- * - session/load replay of a 100,000-message session: messages/s and the sidecar's peak RSS.
+ * - session/load replay of a 100,000-message session: messages/s and the sidecar's peak RSS;
+ * - session/load of that session's last 100 messages against a full load of 100, each store (tail-replay.ts).
  *
  * The client pre-encodes every request and only counts response lines (it never parses them in the
  * timed part), so it is not the bottleneck. Throughput is the best of a few rounds, taken in turn.
@@ -19,6 +20,7 @@ import { MemoryStore } from "../src/store/memory/store.js";
 import { benchRedis } from "./redis.js";
 import { benchSqlite } from "./sqlite.js";
 import { forkCost, listPastArchived, reaperPass, truncateCost } from "./store-ops.js";
+import { benchTailReplay } from "./tail-replay.js";
 
 const BIN = fileURLToPath(new URL("../../bin/acp-sessions.js", import.meta.url));
 const REQUESTS = 200_000;
@@ -354,6 +356,11 @@ table(
 );
 table("Memory per idle session", ["measure", "value"], await idleMemory());
 table("Replay (session/load)", ["measure", "value"], await replay());
+table(
+  "Tail replay (session/load _meta.replayTail)",
+  ["measure", "value"],
+  (await benchTailReplay()).map((r) => [r.name, r.value]),
+);
 const memory = () => new MemoryStore({ maxIdleMs: 3_600_000 });
 table(
   "Store operations, in-process (memory)",

@@ -23,7 +23,7 @@ function countLines(data: Buffer): number {
 }
 
 /** A spawned sidecar whose answer lines are counted; their text is read only during setup. */
-class Sidecar {
+export class Sidecar {
   private readonly child: ChildProcessWithoutNullStreams;
   private lines = 0;
   private text: Buffer[] | undefined;
@@ -54,10 +54,10 @@ class Sidecar {
     return new Promise((resolve) => (this.waiter = { count, resolve }));
   }
 
-  /** Setup only: sends requests and returns their answers, parsed. */
-  async ask(text: string): Promise<any[]> {
+  /** Setup only: sends requests and returns their answers (and `lines` in all, notifications too), parsed. */
+  async ask(text: string, lines = countLines(Buffer.from(text))): Promise<any[]> {
     this.text = [];
-    const target = this.lines + countLines(Buffer.from(text));
+    const target = this.lines + lines;
     await Promise.all([this.write(Buffer.from(text)), this.until(target)]);
     const answers = Buffer.concat(this.text).toString("utf8").split("\n").filter(Boolean);
     this.text = undefined;
@@ -70,6 +70,13 @@ class Sidecar {
     const start = performance.now();
     await Promise.all([this.write(requests), this.until(this.lines + count)]);
     return count / ((performance.now() - start) / 1000);
+  }
+
+  /** Seconds until `lines` more lines (answers and notifications) have come back for `requests`. */
+  async seconds(requests: Buffer, lines: number): Promise<number> {
+    const start = performance.now();
+    await Promise.all([this.write(requests), this.until(this.lines + lines)]);
+    return (performance.now() - start) / 1000;
   }
 
   async close(): Promise<void> {

@@ -74,8 +74,9 @@ export async function lsCommand(config: Config, now = Date.now()): Promise<strin
   return formatSessionTable(sessions, now);
 }
 
-export async function showCommand(config: Config, sessionId: string): Promise<string> {
-  const { session } = await withSidecar(config, (client) => client.getSession({ sessionId }));
+/** The whole conversation, or with `tail` its last messages only (read from the store's end). */
+export async function showCommand(config: Config, sessionId: string, tail?: number): Promise<string> {
+  const { session } = await withSidecar(config, (client) => client.getSession({ sessionId, tail }));
   return formatConversation(session);
 }
 

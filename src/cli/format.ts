@@ -37,7 +37,7 @@ export function relativeTime(then: number, now: number): string {
   return `${seconds}s ago`;
 }
 
-/** `show`: a header about the session, then each message. */
+/** `show`: a header about the session (and which messages, when not all), then each message. */
 export function formatConversation(session: Session): string {
   const lines = [
     `session ${session.sessionId}${session.title ? ` — ${session.title}` : ""}`,
@@ -45,6 +45,11 @@ export function formatConversation(session: Session): string {
     `created ${session.createdAt} · last access ${session.lastAccessed}`,
   ];
   if (session.parentSessionId) lines.push(`forked from ${session.parentSessionId} at ${session.forkedAtMessageId ?? "its start"}`);
+  const shown = session.context.length;
+  if (shown < session.messageCount) {
+    const first = session.contextStart + 1;
+    lines.push(shown === 0 ? "showing none of its messages" : `showing messages ${first}–${first + shown - 1} of ${session.messageCount}`);
+  }
   lines.push("");
   for (const message of session.context) lines.push(formatMessage(message));
   return lines.join("\n");

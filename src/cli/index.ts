@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand } from "./commands.js";
-import { addConfigOptions, configFrom } from "./options.js";
+import { addConfigOptions, configFrom, wholeNumber } from "./options.js";
 import type { Config } from "../config.js";
 import { runServer } from "../main.js";
 import { StoreUrlError } from "../store/index.js";
@@ -50,7 +50,8 @@ function addCommands(program: Command): void {
   program
     .command("show <sessionId>")
     .description("print a session's conversation")
-    .action(async (sessionId: string) => print(await showCommand(config(), sessionId)));
+    .option("--tail <n>", "only its last n messages", wholeNumber)
+    .action(async (sessionId: string, opts: { tail?: number }) => print(await showCommand(config(), sessionId, opts.tail)));
   program
     .command("rm <sessionId>")
     .description("remove a session")

@@ -15,6 +15,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A count a command takes, such as `show --tail`: 0 or more. */
+export function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("expected a whole number (0 or more).");
+  return n;
+}
+
 function positiveDuration(value: string): number {
   const ms = duration(value);
   if (ms < 1) throw new InvalidArgumentError("must be at least 1ms.");

@@ -177,15 +177,18 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
   }
 
   /**
-   * Replays the session. Its updates are emitted as `sessionUpdate` events and, in order, either
-   * collected and returned or, for a session too long to hold, passed to `onUpdate` as they arrive.
+   * Replays the session: all of it, or with `_meta.replayTail: N` its last N messages, or with
+   * `_meta.replayAfterMessageId` those after that message. Its updates are emitted as `sessionUpdate`
+   * events and, in order, either collected and returned or, for a session too long to hold, passed to
+   * `onUpdate` as they arrive, the load's result being returned then: for a partial replay, where it
+   * started (`_meta.replayedFrom`) and how many messages the session holds.
    */
   loadSession(params: T.LoadSessionParams): Promise<T.SessionNotification[]>;
-  loadSession(params: T.LoadSessionParams, onUpdate: (update: T.SessionNotification) => void): Promise<void>;
+  loadSession(params: T.LoadSessionParams, onUpdate: (update: T.SessionNotification) => void): Promise<T.LoadSessionResult>;
   async loadSession(
     params: T.LoadSessionParams,
     onUpdate?: (update: T.SessionNotification) => void,
-  ): Promise<T.SessionNotification[] | void> {
+  ): Promise<T.SessionNotification[] | T.LoadSessionResult> {
     const updates: T.SessionNotification[] = [];
     let failed: { error: unknown } | undefined;
     const listener = (update: T.SessionNotification) => {
@@ -198,13 +201,14 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
       }
     };
     this.on("sessionUpdate", listener);
+    let result: T.LoadSessionResult;
     try {
-      await this.request(Method.sessionLoad, params);
+      result = await this.request(Method.sessionLoad, params);
     } finally {
       this.off("sessionUpdate", listener);
     }
     if (failed) throw failed.error;
-    return onUpdate ? undefined : updates;
+    return onUpdate ? result : updates;
   }
 
   resumeSession(params: T.ResumeSessionParams): Promise<T.EmptyResult> {

@@ -24,6 +24,8 @@ export type DeleteSessionParams = ParamsOf<typeof Method.sessionDelete>;
 export type ListSessionsParams = ParamsOf<typeof Method.sessionList>;
 export type ListSessionsResult = ResultOf<typeof Method.sessionList>;
 export type LoadSessionParams = ParamsOf<typeof Method.sessionLoad>;
+/** `{}`, or with `_meta.replayTail` or `_meta.replayAfterMessageId`: `_meta: {replayedFrom, messageCount}`. */
+export type LoadSessionResult = ResultOf<typeof Method.sessionLoad>;
 export type ResumeSessionParams = ParamsOf<typeof Method.sessionResume>;
 export type CloseSessionParams = ParamsOf<typeof Method.sessionClose>;
 export type SessionStatusParams = ParamsOf<typeof Method.sessionStatus>;
@@ -34,5 +36,5 @@ export type ForkSessionParams = ParamsOf<typeof Method.sessionFork>;
 export type ForkSessionResult = ResultOf<typeof Method.sessionFork>;
 export type ArchiveSessionParams = ParamsOf<typeof Method.sessionArchive>;
 export type UnarchiveSessionParams = ParamsOf<typeof Method.sessionUnarchive>;
-/** The `{}` that delete, load, resume, close, archive and unarchive answer. */
+/** The `{}` that delete, resume, close, archive and unarchive answer. */
 export type EmptyResult = ResultOf<typeof Method.sessionDelete>;

@@ -24,8 +24,8 @@ export function storedMessage(input: MessageInput, messageId: string, now: numbe
 
 /**
  * Encodes `{"session":{...,"context":[...]}}` with the messages copied in as stored bytes. Everything
- * but lastAccessed changes only with the revision, so that part is encoded once per revision and kept
- * for the most recently read sessions.
+ * but lastAccessed and the window (contextStart, context) changes only with the revision, so that part
+ * is encoded once per revision and kept for the most recently read sessions.
  */
 export class SessionEncoder {
   private readonly heads = new Map<string, { revision: number; createdAt: number; json: string }>();
@@ -40,8 +40,12 @@ export class SessionEncoder {
     this.heads.delete(sessionId);
   }
 
-  result(session: SessionRecord, messages: readonly Buffer[]): RawJson {
-    const pieces: Piece[] = [this.head(session), `"lastAccessed":"${iso(session.lastAccessed)}","context":[`];
+  /** `contextStart`: the index in the session of the first of `messages` (SessionSnapshot.start). */
+  result(session: SessionRecord, messages: readonly Buffer[], contextStart: number): RawJson {
+    const pieces: Piece[] = [
+      this.head(session),
+      `"lastAccessed":"${iso(session.lastAccessed)}","contextStart":${contextStart},"context":[`,
+    ];
     for (let i = 0; i < messages.length; i++) {
       if (i > 0) pieces.push(",");
       pieces.push(messages[i]!);

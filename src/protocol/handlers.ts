@@ -1,13 +1,21 @@
 import { PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
 import type { MethodEntry, MethodTable } from "../rpc/connection.js";
-import { LimitExceededError, SessionNotFoundError } from "../store/errors.js";
+import { invalidParam } from "../rpc/errors.js";
+import { LimitExceededError, MessageNotFoundError, SessionNotFoundError } from "../store/errors.js";
 import { DEFAULT_RETENTION, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
+import { windowRange } from "../store/window.js";
 import { SessionEncoder, iso, sessionInfo, storedMessage } from "./encode-session.js";
 import { flatUuid } from "./ids.js";
 import { METHOD_SCHEMAS } from "./method-schemas.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
-import { type InitializeResult, type ListSessionsResult, type TruncateSessionResult, type UpdateSessionResult } from "./schemas.js";
+import {
+  type InitializeResult,
+  type ListSessionsResult,
+  type LoadSessionResult,
+  type TruncateSessionResult,
+  type UpdateSessionResult,
+} from "./schemas.js";
 
 export interface HandlerDeps {
   store: SessionStore;
@@ -85,8 +93,16 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
     [Method.sessionGet]: {
       handle(params) {
         const p = parse(Method.sessionGet, params);
-        const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
-        return then(store.get(p.sessionId, window, now()), (snapshot) => encoder.result(snapshot.session, snapshot.messages));
+        const window = {
+          offset: p.offset,
+          afterMessageId: p.afterMessageId,
+          limit: p.limit,
+          tail: p.tail,
+          beforeMessageId: p.beforeMessageId,
+        };
+        return then(store.get(p.sessionId, window, now()), (snapshot) =>
+          encoder.result(snapshot.session, snapshot.messages, snapshot.start),
+        );
       },
     },
 
@@ -248,14 +264,32 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       exclusive: true,
       async handle(params, ctx) {
         const p = parse(Method.sessionLoad, params);
+        const tail = p._meta?.replayTail;
+        const after = p._meta?.replayAfterMessageId;
+        // Found before the session is touched, so that an id it lacks (-32602) leaves it as it was.
+        const afterAt = after === undefined ? undefined : await indexAfter(store, p.sessionId, after, now());
         const session = await store.touch(p.sessionId, attachChanges(p), now(), p.cwd);
         attached.add(p.sessionId);
-        await replay(store, session, ctx);
-        return {};
+        const count = session.messageCount;
+        const start = tail !== undefined ? windowRange({ tail }, count, -1).start : Math.min(afterAt ?? 0, count);
+        await replay(store, session, ctx, start);
+        if (tail === undefined && after === undefined) return {};
+        return { _meta: { replayedFrom: start, messageCount: count } } satisfies LoadSessionResult;
       },
     },
   };
   return new Map(Object.entries(methods));
+}
+
+/** The index just after a message, for a replay that follows it; -32602 naming the load's field when the session lacks it. */
+async function indexAfter(store: SessionStore, sessionId: string, messageId: string, now: number): Promise<number> {
+  try {
+    return (await store.get(sessionId, { afterMessageId: messageId, limit: 0 }, now)).start;
+  } catch (err) {
+    if (err instanceof MessageNotFoundError)
+      throw invalidParam(["_meta", "replayAfterMessageId"], `message ${messageId} is not in the session`);
+    throw err;
+  }
 }
 
 function attachChanges(p: { mcpServers?: { name: string }[]; additionalDirectories?: string[] }): SessionChanges {

@@ -15,7 +15,7 @@ export const METHOD_SCHEMAS = {
   [Method.sessionRemove]: { params: S.SessionIdParamsSchema, result: S.RemoveSessionResultSchema },
   [Method.sessionDelete]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionList]: { params: S.ListSessionsParamsSchema, result: S.ListSessionsResultSchema },
-  [Method.sessionLoad]: { params: S.LoadSessionParamsSchema, result: S.EmptyResultSchema },
+  [Method.sessionLoad]: { params: S.LoadSessionParamsSchema, result: S.LoadSessionResultSchema },
   [Method.sessionResume]: { params: S.ResumeSessionParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionClose]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionFork]: { params: S.ForkSessionParamsSchema, result: S.NewSessionResultSchema },

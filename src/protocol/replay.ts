@@ -9,14 +9,14 @@ const SLICE_MESSAGES = 256;
 const SLICE_BYTES = 1024 * 1024;
 
 /**
- * Streams a session's context as ACP `session/update` notifications, a slice at a time, waiting for
- * the output to drain between slices: a 100,000-message replay never sits in memory whole. Message
- * sizes are known only once read, so the first slice is one message and each next one is sized from
- * the last (growing at most fourfold).
+ * Streams a session's context from index `start` on as ACP `session/update` notifications, a slice
+ * at a time, waiting for the output to drain between slices: a 100,000-message replay never sits in
+ * memory whole, and a replay of its tail reads only the tail. Message sizes are known only once read,
+ * so the first slice is one message and each next one is sized from the last (growing at most fourfold).
  */
-export async function replay(store: SessionStore, session: SessionRecord, ctx: RequestContext): Promise<void> {
+export async function replay(store: SessionStore, session: SessionRecord, ctx: RequestContext, start = 0): Promise<void> {
   let count = 1;
-  for (let from = 0; from < session.messageCount;) {
+  for (let from = start; from < session.messageCount;) {
     const slice = await store.readMessages(session.sessionId, from, Math.min(count, session.messageCount - from));
     if (slice.length === 0) return;
     let bytes = 0;

@@ -128,11 +128,23 @@ export const GetSessionParamsSchema = z
     offset: Count.optional(),
     limit: Count.optional(),
     afterMessageId: MessageIdSchema.optional(),
+    /** The last N messages (at most `limit` of them). */
+    tail: Count.optional(),
+    /** The `limit` messages just before this one; all of them before it without a limit. */
+    beforeMessageId: MessageIdSchema.optional(),
     _meta: Meta,
   })
   .refine((p) => p.offset === undefined || p.afterMessageId === undefined, {
     message: "give offset or afterMessageId, not both",
     path: ["afterMessageId"],
+  })
+  .refine((p) => p.tail === undefined || (p.offset === undefined && p.afterMessageId === undefined && p.beforeMessageId === undefined), {
+    message: "give tail without offset, afterMessageId or beforeMessageId",
+    path: ["tail"],
+  })
+  .refine((p) => p.beforeMessageId === undefined || (p.offset === undefined && p.afterMessageId === undefined), {
+    message: "give beforeMessageId without offset or afterMessageId",
+    path: ["beforeMessageId"],
   });
 
 export const UpdateSessionParamsSchema = z.object({
@@ -190,15 +202,26 @@ export const ListSessionsParamsSchema = z.object({
   _meta: Meta,
 });
 
+/**
+ * What a load replays, when not everything: the last N messages (goose's `replayTail`), or those
+ * after a message the client already shows. Other `_meta` keys are kept as sent.
+ */
+export const LoadMetaSchema = z
+  .looseObject({ replayTail: Count.optional(), replayAfterMessageId: MessageIdSchema.optional() })
+  .refine((m) => m.replayTail === undefined || m.replayAfterMessageId === undefined, {
+    message: "give replayTail or replayAfterMessageId, not both",
+    path: ["replayAfterMessageId"],
+  });
+
 export const LoadSessionParamsSchema = z.object({
   sessionId: SessionIdSchema,
   cwd: AbsolutePath,
   mcpServers: z.array(McpServerSchema).optional(),
   additionalDirectories: z.array(AbsolutePath).optional(),
-  _meta: Meta,
+  _meta: LoadMetaSchema.nullish(),
 });
 
-export const ResumeSessionParamsSchema = LoadSessionParamsSchema;
+export const ResumeSessionParamsSchema = LoadSessionParamsSchema.extend({ _meta: Meta });
 
 /** The most code points a title keeps; a longer one is cut, not refused. */
 export const MAX_TITLE_CODE_POINTS = 500;
@@ -271,6 +294,7 @@ export const SessionSchema = z.object({
   retention: RetentionSchema,
   parentSessionId: z.string().nullable(),
   forkedAtMessageId: z.string().nullable(),
+  contextStart: Count.describe("the index in the session of the first message of context (where an empty window would start)"),
   context: z.array(MessageSchema),
 });
 
@@ -297,6 +321,15 @@ export const TruncateSessionResultSchema = z.object({
   removed: Count.describe("how many messages were dropped; 0 changes nothing"),
 });
 export const RemoveSessionResultSchema = z.object({ removed: z.boolean() });
+/** `_meta` only when the load asked for part of the history: where its replay started, of how many. */
+export const LoadSessionResultSchema = z.object({
+  _meta: z
+    .object({
+      replayedFrom: Count.describe("the index in the session of the first message replayed"),
+      messageCount: Count,
+    })
+    .optional(),
+});
 export const EmptyResultSchema = z.object({});
 
 /** "open" while this connection has the session attached (created, loaded, resumed or forked, not closed or archived since). */
@@ -321,6 +354,7 @@ export type UpdateSessionParams = z.infer<typeof UpdateSessionParamsSchema>;
 export type ListSessionsParams = z.infer<typeof ListSessionsParamsSchema>;
 export type ForkSessionParams = z.infer<typeof ForkSessionParamsSchema>;
 export type LoadSessionParams = z.infer<typeof LoadSessionParamsSchema>;
+export type LoadSessionResult = z.infer<typeof LoadSessionResultSchema>;
 export type MessageInput = z.infer<typeof MessageInputSchema>;
 export type Message = z.infer<typeof MessageSchema>;
 export type Session = z.infer<typeof SessionSchema>;

@@ -125,6 +125,11 @@ export interface SessionSnapshot {
   session: SessionRecord;
   /** The window's messages, each as its stored JSON. */
   messages: Buffer[];
+  /**
+   * The index in the session of the first message returned; for an empty window, where it would have
+   * started (never past messageCount).
+   */
+  start: number;
 }
 
 /** Where a truncate cuts: exactly one of the two is set. */

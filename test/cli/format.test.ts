@@ -89,6 +89,7 @@ describe("show", () => {
       retention: { maxIdleMs: 3_600_000, pinned: false },
       parentSessionId: "p",
       forkedAtMessageId: "m0",
+      contextStart: 0,
       context: [
         { messageId: "m1", role: "system", content: "be brief", timestamp: "2026-01-01T00:00:01.000Z" },
         { messageId: "m2", role: "assistant", content: [{ type: "text", text: "ok" }], timestamp: "2026-01-01T00:00:02.000Z" },
@@ -105,5 +106,39 @@ describe("show", () => {
         "[2026-01-01T00:00:02.000Z] assistant: ok",
       ].join("\n"),
     );
+  });
+
+  it("says which messages it shows when they are not all of them (--tail)", () => {
+    const session: Session = {
+      sessionId: "s",
+      cwd: "/p",
+      title: null,
+      createdAt: "2026-01-01T00:00:00.000Z",
+      lastAccessed: "2026-01-01T00:01:00.000Z",
+      clientCapabilities: null,
+      mcpServers: [],
+      additionalDirectories: [],
+      messageCount: 40,
+      revision: 41,
+      archived: false,
+      retention: { maxIdleMs: 3_600_000, pinned: false },
+      parentSessionId: null,
+      forkedAtMessageId: null,
+      contextStart: 38,
+      context: [
+        { messageId: "m39", role: "user", content: "again?", timestamp: "2026-01-01T00:00:39.000Z" },
+        { messageId: "m40", role: "assistant", content: "yes", timestamp: "2026-01-01T00:00:40.000Z" },
+      ],
+    };
+    expect(formatConversation(session).split("\n")).toEqual([
+      "session s",
+      "cwd /p · 40 messages · revision 41",
+      "created 2026-01-01T00:00:00.000Z · last access 2026-01-01T00:01:00.000Z",
+      "showing messages 39–40 of 40",
+      "",
+      "[2026-01-01T00:00:39.000Z] user: again?",
+      "[2026-01-01T00:00:40.000Z] assistant: yes",
+    ]);
+    expect(formatConversation({ ...session, contextStart: 40, context: [] }).split("\n")[3]).toBe("showing none of its messages");
   });
 });

@@ -123,9 +123,17 @@ describe("SessionClient connected to the server", () => {
     });
     expect(events).toEqual(updates);
 
+    // Streamed, the load's result comes back: `{}` for a whole replay.
     const streamed: SessionNotification[] = [];
-    expect(await client.loadSession({ sessionId, cwd: "/w" }, (n) => streamed.push(n))).toBeUndefined();
+    expect(await client.loadSession({ sessionId, cwd: "/w" }, (n) => streamed.push(n))).toEqual({});
     expect(streamed).toEqual(updates);
+
+    // A tail: only the last messages, and where they start.
+    const tail: SessionNotification[] = [];
+    const result = await client.loadSession({ sessionId, cwd: "/w", _meta: { replayTail: 2 } }, (n) => tail.push(n));
+    expect(result).toEqual({ _meta: { replayedFrom: 1, messageCount: 3 } });
+    expect(tail).toEqual(updates.slice(1));
+    expect(await client.loadSession({ sessionId, cwd: "/w", _meta: { replayAfterMessageId: "a1" } })).toEqual(updates.slice(2));
 
     const refused = new Error("no more");
     expect(

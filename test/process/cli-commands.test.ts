@@ -144,6 +144,21 @@ describe("ls, show and rm", () => {
       expect((await run("--store", store, "rm", sessionId)).code).toBe(1);
       expect((await run("--store", store, "ls")).stdout).toBe("no sessions\n");
     });
+
+    it("show --tail prints only the last messages and says which", async (ctx) => {
+      if (!sqlite) return ctx.skip();
+      const { sessionId } = JSON.parse((await run("--store", store, "call", "session/new", '{"cwd":"/proj"}')).stdout);
+      const messages = ["one", "two", "three"].map((content) => ({ role: "user", content, timestamp: "2026-01-01T10:00:00.000Z" }));
+      expect((await run("--store", store, "call", "session/update", JSON.stringify({ sessionId, messages }))).code).toBe(0);
+      const show = await run("--store", store, "show", sessionId, "--tail", "2");
+      expect(show.code).toBe(0);
+      expect(show.stdout).toContain(
+        "showing messages 2–3 of 3\n\n[2026-01-01T10:00:00.000Z] user: two\n[2026-01-01T10:00:00.000Z] user: three\n",
+      );
+      expect(show.stdout).not.toContain("user: one");
+      expect((await run("--store", store, "show", sessionId, "--tail", "-1")).code).toBe(2);
+      expect((await run("--store", store, "show", sessionId, "--tail", "x")).code).toBe(2);
+    });
   });
 });
 

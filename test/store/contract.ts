@@ -11,6 +11,8 @@ import {
 } from "../../src/store/errors.js";
 import {
   DEFAULT_RETENTION,
+  type ContextWindow,
+  type ForkRequest,
   type NewSession,
   type Role,
   type SessionChanges,
@@ -1146,6 +1148,199 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
         const stale = () => other.update({ sessionId, messages: [message("b")], changes: {}, expectedRevision: 2 }, T0);
         await expect(Promise.resolve().then(stale)).rejects.toBeInstanceOf(RevisionConflictError);
         expect((await store.get(sessionId, {}, T0)).session).toMatchObject({ title: "from the list view", revision: 3 });
+      });
+    });
+
+    describe("tail-first windows", () => {
+      /** A window's message ids and where it starts. */
+      const read = async (store: SessionStore, sessionId: string, window: ContextWindow, now = T0) => {
+        const { messages, start, session } = await store.get(sessionId, window, now);
+        return { ids: texts(messages), start, count: session.messageCount };
+      };
+      const ten = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10"];
+      const forkAt = (parentSessionId: string, atMessageId?: string): ForkRequest => ({
+        parentSessionId,
+        sessionId: newSession().sessionId,
+        cwd: "/w",
+        mcpServers: [],
+        title: undefined,
+        atMessageId,
+      });
+
+      it("tail: the last N in order, starting at count - N, never before 0", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        expect(await read(store, sessionId, { tail: 5 })).toEqual({ ids: [], start: 0, count: 0 });
+        await append(store, sessionId, ten);
+        expect(await read(store, sessionId, { tail: 3 })).toEqual({ ids: ["m8", "m9", "m10"], start: 7, count: 10 });
+        expect(await read(store, sessionId, { tail: 1 })).toEqual({ ids: ["m10"], start: 9, count: 10 });
+        expect(await read(store, sessionId, { tail: 10 })).toEqual({ ids: ten, start: 0, count: 10 });
+        expect(await read(store, sessionId, { tail: 100 })).toEqual({ ids: ten, start: 0, count: 10 });
+        expect(await read(store, sessionId, { tail: 0 })).toEqual({ ids: [], start: 10, count: 10 });
+        // A limit caps it from the end it is placed by.
+        expect(await read(store, sessionId, { tail: 5, limit: 2 })).toEqual({ ids: ["m9", "m10"], start: 8, count: 10 });
+        expect(await read(store, sessionId, { tail: 5, limit: 0 })).toEqual({ ids: [], start: 10, count: 10 });
+      });
+
+      it("beforeMessageId: the limit just before it, or all before it without a limit", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ten);
+        expect(await read(store, sessionId, { beforeMessageId: "m5", limit: 2 })).toEqual({ ids: ["m3", "m4"], start: 2, count: 10 });
+        expect(await read(store, sessionId, { beforeMessageId: "m5" })).toEqual({ ids: ["m1", "m2", "m3", "m4"], start: 0, count: 10 });
+        expect(await read(store, sessionId, { beforeMessageId: "m3", limit: 50 })).toEqual({ ids: ["m1", "m2"], start: 0, count: 10 });
+        expect(await read(store, sessionId, { beforeMessageId: "m10", limit: 1 })).toEqual({ ids: ["m9"], start: 8, count: 10 });
+        // Empty windows start where they would have: at the named message.
+        expect(await read(store, sessionId, { beforeMessageId: "m1" })).toEqual({ ids: [], start: 0, count: 10 });
+        expect(await read(store, sessionId, { beforeMessageId: "m1", limit: 3 })).toEqual({ ids: [], start: 0, count: 10 });
+        expect(await read(store, sessionId, { beforeMessageId: "m6", limit: 0 })).toEqual({ ids: [], start: 5, count: 10 });
+        // Paging backwards from the tail reaches the start, each page starting where the next one ends.
+        const pages: string[][] = [];
+        let page = await read(store, sessionId, { tail: 3 });
+        pages.unshift(page.ids);
+        while (page.start > 0) {
+          page = await read(store, sessionId, { beforeMessageId: page.ids[0]!, limit: 3 });
+          pages.unshift(page.ids);
+        }
+        expect(pages).toEqual([["m1"], ["m2", "m3", "m4"], ["m5", "m6", "m7"], ["m8", "m9", "m10"]]);
+      });
+
+      it("every window says where it starts, never past the count", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        expect(await read(store, sessionId, {})).toEqual({ ids: [], start: 0, count: 0 });
+        expect(await read(store, sessionId, { offset: 3 })).toEqual({ ids: [], start: 0, count: 0 });
+        await append(store, sessionId, ten);
+        expect(await read(store, sessionId, {})).toEqual({ ids: ten, start: 0, count: 10 });
+        expect(await read(store, sessionId, { limit: 0 })).toEqual({ ids: [], start: 0, count: 10 });
+        expect(await read(store, sessionId, { offset: 3, limit: 2 })).toEqual({ ids: ["m4", "m5"], start: 3, count: 10 });
+        expect(await read(store, sessionId, { offset: 10 })).toEqual({ ids: [], start: 10, count: 10 });
+        expect(await read(store, sessionId, { offset: 50 })).toEqual({ ids: [], start: 10, count: 10 });
+        expect(await read(store, sessionId, { afterMessageId: "m3", limit: 1 })).toEqual({ ids: ["m4"], start: 3, count: 10 });
+        expect(await read(store, sessionId, { afterMessageId: "m10" })).toEqual({ ids: [], start: 10, count: 10 });
+      });
+
+      it("an unknown beforeMessageId or session throws and changes nothing", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a", "b"]);
+        const err = await Promise.resolve()
+          .then(() => store.get(sessionId, { beforeMessageId: "zz", limit: 1 }, T0 + 50))
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MessageNotFoundError);
+        expect(err).toMatchObject({ field: "beforeMessageId", messageId: "zz" });
+        expect((await store.list({ limit: 10 })).sessions[0]!.lastAccessed).toBe(T0);
+        await expect(async () => store.get("nope", { tail: 1 }, T0)).rejects.toBeInstanceOf(SessionNotFoundError);
+        await expect(async () => store.get("nope", { beforeMessageId: "a" }, T0)).rejects.toBeInstanceOf(SessionNotFoundError);
+      });
+
+      it("a handle's repeated reads keep their start; windows naming one message from either side differ", async () => {
+        const store = await open();
+        const other = await harness.second();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ten);
+        // The same window twice in one millisecond: a remote store may answer the second from what it holds.
+        expect(await read(store, sessionId, { tail: 2 })).toEqual({ ids: ["m9", "m10"], start: 8, count: 10 });
+        expect(await read(store, sessionId, { tail: 2 })).toEqual({ ids: ["m9", "m10"], start: 8, count: 10 });
+        expect(await read(store, sessionId, { beforeMessageId: "m5", limit: 1 })).toEqual({ ids: ["m4"], start: 3, count: 10 });
+        expect(await read(store, sessionId, { afterMessageId: "m5", limit: 1 })).toEqual({ ids: ["m6"], start: 5, count: 10 });
+        expect(await read(store, sessionId, { beforeMessageId: "m5", limit: 1 })).toEqual({ ids: ["m4"], start: 3, count: 10 });
+        // Another handle appends: the tail moves with the count.
+        await append(other, sessionId, ["m11"]);
+        expect(await read(store, sessionId, { tail: 2 })).toEqual({ ids: ["m10", "m11"], start: 9, count: 11 });
+      });
+
+      it("a window is read with the count it is resolved against, also among requests started together", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a", "b"]);
+        const [, first, , second] = await Promise.all([
+          append(store, sessionId, ["c"], T0 + 1),
+          store.get(sessionId, { tail: 2 }, T0 + 1),
+          append(store, sessionId, ["d", "e"], T0 + 1),
+          store.get(sessionId, { beforeMessageId: "e", limit: 2 }, T0 + 1),
+        ]);
+        expect({ ids: texts(first.messages), start: first.start, count: first.session.messageCount }).toEqual({
+          ids: ["b", "c"],
+          start: 1,
+          count: 3,
+        });
+        expect({ ids: texts(second.messages), start: second.start, count: second.session.messageCount }).toEqual({
+          ids: ["c", "d"],
+          start: 2,
+          count: 5,
+        });
+      });
+
+      it("trimmed sessions: indexes count from the oldest message kept, trimmed ids are unknown", async () => {
+        const store = await open({ maxContextMessages: 4, onContextFull: "trim" });
+        const { sessionId } = await store.create(newSession(), T0);
+        const turn = (n: number) => [message(`u${n}`, "user"), message(`a${n}`, "assistant")];
+        await store.update({ sessionId, messages: [...turn(1), ...turn(2)], changes: {} }, T0);
+        expect(await store.update({ sessionId, messages: turn(3), changes: {} }, T0)).toMatchObject({ trimmed: 2 });
+        expect(await read(store, sessionId, { tail: 3 })).toEqual({ ids: ["a2", "u3", "a3"], start: 1, count: 4 });
+        expect(await read(store, sessionId, { tail: 9 })).toEqual({ ids: ["u2", "a2", "u3", "a3"], start: 0, count: 4 });
+        expect(await read(store, sessionId, { beforeMessageId: "u3" })).toEqual({ ids: ["u2", "a2"], start: 0, count: 4 });
+        expect(await read(store, sessionId, { beforeMessageId: "a3", limit: 1 })).toEqual({ ids: ["u3"], start: 2, count: 4 });
+        await expect(async () => store.get(sessionId, { beforeMessageId: "a1" }, T0)).rejects.toMatchObject({
+          field: "beforeMessageId",
+          messageId: "a1",
+        });
+      });
+
+      it("a fork trimmed past its own fork point leaves its forks' windows whole", async () => {
+        const store = await open({ maxContextMessages: 4, onContextFull: "trim" });
+        const turn = (n: number) => [message(`u${n}`, "user"), message(`a${n}`, "assistant")];
+        const root = (await store.create(newSession(), T0)).sessionId;
+        await store.update({ sessionId: root, messages: turn(1), changes: {} }, T0);
+        const middle = (await store.fork(forkAt(root), T0)).sessionId;
+        await store.update({ sessionId: middle, messages: turn(2), changes: {} }, T0);
+        const leaf = (await store.fork(forkAt(middle), T0)).sessionId;
+        // The middle session trims its inherited turn away: its fork still reads it, through the root's history.
+        expect(await store.update({ sessionId: middle, messages: turn(3), changes: {} }, T0)).toMatchObject({ trimmed: 2 });
+        expect(await read(store, middle, {})).toEqual({ ids: ["u2", "a2", "u3", "a3"], start: 0, count: 4 });
+        expect(await read(store, leaf, {})).toEqual({ ids: ["u1", "a1", "u2", "a2"], start: 0, count: 4 });
+        expect(await read(store, leaf, { tail: 3 })).toEqual({ ids: ["a1", "u2", "a2"], start: 1, count: 4 });
+        await store.remove(root);
+        expect(await read(store, leaf, { beforeMessageId: "u2" })).toEqual({ ids: ["u1", "a1"], start: 0, count: 4 });
+        for (const id of [middle, leaf]) await store.remove(id);
+        expect(Object.values(await store.footprint()).every((v) => v === 0)).toBe(true);
+      });
+
+      it("forks: windows cross the fork point, and never see the other side's messages", async () => {
+        const store = await open();
+        const parent = (await store.create(newSession(), T0)).sessionId;
+        await append(store, parent, ["p1", "p2", "p3", "p4", "p5", "p6"]);
+        const fork = (await store.fork(forkAt(parent, "p4"), T0)).sessionId;
+        await append(store, fork, ["f1", "f2"]);
+        await append(store, parent, ["p7"]);
+        expect(await read(store, fork, { tail: 3 })).toEqual({ ids: ["p4", "f1", "f2"], start: 3, count: 6 });
+        expect(await read(store, fork, { beforeMessageId: "f2", limit: 3 })).toEqual({ ids: ["p3", "p4", "f1"], start: 2, count: 6 });
+        expect(await read(store, fork, { beforeMessageId: "p3" })).toEqual({ ids: ["p1", "p2"], start: 0, count: 6 });
+        expect(await read(store, parent, { tail: 2 })).toEqual({ ids: ["p6", "p7"], start: 5, count: 7 });
+        expect(await read(store, parent, { beforeMessageId: "p6", limit: 3 })).toEqual({ ids: ["p3", "p4", "p5"], start: 2, count: 7 });
+        // p5 follows the fork point in the parent; f1 is the fork's own.
+        await expect(async () => store.get(fork, { beforeMessageId: "p5" }, T0)).rejects.toBeInstanceOf(MessageNotFoundError);
+        await expect(async () => store.get(parent, { beforeMessageId: "f1" }, T0)).rejects.toBeInstanceOf(MessageNotFoundError);
+        // A fork of the fork, its parent gone: every tail and every window before each message, against slices of a copy.
+        const deeper = (await store.fork(forkAt(fork, "f1"), T0)).sessionId;
+        await append(store, deeper, ["g1", "g2"]);
+        await store.remove(fork);
+        const history = ["p1", "p2", "p3", "p4", "f1", "g1", "g2"];
+        for (let tail = 0; tail <= history.length + 1; tail++) {
+          const start = Math.max(0, history.length - tail);
+          expect(await read(store, deeper, { tail })).toEqual({ ids: history.slice(start), start, count: history.length });
+        }
+        for (const [at, id] of history.entries()) {
+          for (const limit of [undefined, 0, 1, 3, 10]) {
+            const start = limit === undefined ? 0 : Math.max(0, at - limit);
+            expect(await read(store, deeper, { beforeMessageId: id, limit })).toEqual({
+              ids: history.slice(start, at),
+              start,
+              count: history.length,
+            });
+          }
+        }
       });
     });
   });

@@ -6,6 +6,7 @@ import { History, HistoryStats } from "./history.js";
 import { StringPool } from "./string-pool.js";
 import { keptCount } from "../truncate.js";
 import { DEFAULT_RETENTION } from "../types.js";
+import { resolveWindow } from "../window.js";
 import type {
   ContextWindow,
   ExpiredSession,
@@ -99,14 +100,9 @@ export class MemoryStore implements SessionStore {
 
   get(sessionId: string, window: ContextWindow, now: number): SessionSnapshot {
     const session = this.require(sessionId);
-    let from = window.offset ?? 0;
-    if (window.afterMessageId !== undefined) {
-      const index = session.history.indexOf(window.afterMessageId);
-      if (index < 0) throw new MessageNotFoundError("afterMessageId", window.afterMessageId);
-      from = index + 1;
-    }
+    const { start, count } = resolveWindow(window, session.history.length, (id) => session.history.indexOf(id));
     this.access(session, now);
-    return { session: record(session), messages: session.history.slice(from, window.limit ?? Infinity) };
+    return { session: record(session), messages: session.history.slice(start, count), start };
   }
 
   update(request: UpdateRequest, now: number): UpdateResult {

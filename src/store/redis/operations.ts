@@ -126,7 +126,8 @@ export function changesNothing({ title, clientCapabilities, mcpServers, addition
 
 /**
  * id, known, held (the revision at which the caller read this window's messages, or ""), now,
- * defaultIdle, offset, limit (-1: all), afterMessageId? → Read | missing, redirect, noMessage.
+ * defaultIdle, offset, limit (-1: all), tail (-1: none), afterMessageId?, beforeMessageId? → Read |
+ * missing, redirect, noMessage.
  */
 export const get: Operation<
   { sessionId: string; known: string; held: number | ""; now: number; defaultIdle: number; window: ContextWindow },
@@ -141,7 +142,9 @@ export const get: Operation<
     defaultIdle,
     window.offset ?? 0,
     window.limit ?? -1,
+    window.tail ?? -1,
     ...optional(window.afterMessageId),
+    ...optional(window.beforeMessageId),
   ],
   decode: (reply) => {
     // A bare number: the last access, the caller's copies of the record and of the window being right.
@@ -156,6 +159,7 @@ export const get: Operation<
       messageCount: integer(r[3]),
       record: optionalRecord(r[4]),
       messages: flatten(r[5]),
+      start: integer(r[6]),
     };
   },
 };

@@ -59,9 +59,13 @@ export interface Truncated extends Counters {
   status: Ok;
   removed: number;
 }
-/** A get's answer: the window's messages, or only the last access when the caller holds the rest. */
+/**
+ * A get's answer: the window's messages and the index of its first, or only the last access when the
+ * caller holds the rest.
+ */
 export type Read =
-  { status: Ok; stillRight: true; lastAccessed: number } | (Counters & { status: Ok; stillRight: false; messages: Buffer[] });
+  | { status: Ok; stillRight: true; lastAccessed: number }
+  | (Counters & { status: Ok; stillRight: false; messages: Buffer[]; start: number });
 export interface Messages {
   status: Ok;
   messages: Buffer[];

@@ -30,7 +30,7 @@ export const OPERATION_NAMES = [
 export type OperationName = (typeof OPERATION_NAMES)[number];
 
 /** The helpers' files, in this order: each defines what the later ones use. */
-const HELPERS = ["shared", "base", "arguments", "session", "history", "lifecycle", "changes"];
+const HELPERS = ["shared", "base", "arguments", "session", "history", "window", "lifecycle", "changes"];
 
 const LUA_FOLDER = new URL("./lua/", import.meta.url);
 

@@ -44,6 +44,7 @@ import type {
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
+import { anchorField } from "../window.js";
 import { ScriptBatcher, type Arg } from "./batcher.js";
 import { ServerClock } from "./clock.js";
 import { checkLayout, connect, maySend, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
@@ -171,15 +172,19 @@ export class RedisStore implements SessionStore {
       window,
     };
     return this.atSession(ops.get, sessionId, input, (reply) => {
-      if (reply.status !== STATUS.ok) throw failureError(reply, sessionId, "afterMessageId", window.afterMessageId);
+      if (reply.status !== STATUS.ok) {
+        const field = anchorField(window);
+        throw failureError(reply, sessionId, field, field && window[field]);
+      }
       if (reply.stillRight) {
         // The last access alone: the copy of the record and the window held here are both still right.
         const { revision, messageCount } = cached!.record;
-        return { session: this.records.refreshed(sessionId, cached!, revision, reply.lastAccessed, messageCount).record, messages: held! };
+        const session = this.records.refreshed(sessionId, cached!, revision, reply.lastAccessed, messageCount).record;
+        return { session, messages: held!.messages, start: held!.start };
       }
       const copy = this.current(sessionId, reply, cached);
-      this.windows.set(sessionId, windowVersion(copy), windowKey, reply.messages);
-      return { session: copy.record, messages: reply.messages };
+      this.windows.set(sessionId, windowVersion(copy), windowKey, reply.messages, reply.start);
+      return { session: copy.record, messages: reply.messages, start: reply.start };
     });
   }
 
@@ -469,12 +474,18 @@ const identity = <T>(reply: T) => reply;
 /** A creation's nonce (see ve in lua/shared.lua). */
 const nonce = () => randomBytes(6).toString("base64url");
 
-const WHOLE_CONTEXT = "0:-1:";
-/** What a window asks for, as the window cache keys it. */
-const windowKeyOf = ({ offset, limit, afterMessageId }: ContextWindow) =>
-  offset === undefined && limit === undefined && afterMessageId === undefined
-    ? WHOLE_CONTEXT
-    : `${offset ?? 0}:${limit ?? -1}:${afterMessageId ?? ""}`;
+const WHOLE_CONTEXT = "0:-1:-1:";
+/**
+ * What a window asks for, as the window cache keys it. It names at most the one message it is placed
+ * by (anchorField), last, after a sign saying which side of it the window lies.
+ */
+const windowKeyOf = (window: ContextWindow) => {
+  const { offset, limit, tail } = window;
+  const field = anchorField(window);
+  if (offset === undefined && limit === undefined && tail === undefined && field === undefined) return WHOLE_CONTEXT;
+  const anchor = field === undefined ? "" : `${field === "beforeMessageId" ? "<" : ">"}${window[field]}`;
+  return `${offset ?? 0}:${limit ?? -1}:${tail ?? -1}:${anchor}`;
+};
 
 /** Which copy of a session a window of its messages was read from: they change only with the revision. */
 const windowVersion = (cached: CachedRecord) => (cached.windowVersion ??= `${cached.record.revision}:${cached.version}`);

@@ -12,6 +12,7 @@ import {
 } from "../errors.js";
 import { keptCount } from "../truncate.js";
 import { DEFAULT_RETENTION } from "../types.js";
+import { resolveWindow } from "../window.js";
 import type {
   BackendOptions,
   ContextWindow,
@@ -127,15 +128,10 @@ export class SqliteStore implements SessionStore {
     return this.transactions.write(() => {
       // Its one change to the row, an access, comes last: it may work on the cached row itself.
       const row = this.require(sessionId, true);
-      let from = window.offset ?? 0;
-      if (window.afterMessageId !== undefined) {
-        const index = this.history.indexOf(row, window.afterMessageId);
-        if (index < 0) throw new MessageNotFoundError("afterMessageId", window.afterMessageId);
-        from = index + 1;
-      }
-      const messages = this.history.slice(row, from, window.limit ?? NO_LIMIT, true);
+      const { start, count } = resolveWindow(window, row.message_count, (id) => this.history.indexOf(row, id));
+      const messages = this.history.slice(row, start, count, true);
       this.access(row, now);
-      return { session: record(row), messages };
+      return { session: record(row), messages, start };
     }, "access");
   }
 

@@ -168,9 +168,11 @@ local function collect(s)
   end
 end
 
--- The session now starts at `start`: frees what nothing reads any more.
+-- The session now starts at `start`: frees what nothing reads any more. While forks are based on its
+-- segment they may read through it into its parents, so nothing is let go of then (as memory/history.ts).
 local function drop_oldest(ch, start, stop)
   local head = ch[1]
+  if redis.call('EXISTS', key('c', head.id)) == 1 then return end
   if head.parent and start >= head.base then
     local parent = head.parent
     head.parent = nil
@@ -178,7 +180,7 @@ local function drop_oldest(ch, start, stop)
     redis.call('HDEL', key('s', head.id), 'gp')
     collect(segment(parent))
   end
-  if redis.call('EXISTS', key('c', head.id)) == 0 then keep(head, start, stop) end
+  keep(head, start, stop)
 end
 
 -- The session (its chain ch) keeps positions [st, cut) and frees the rest. Its own segment's tail goes in
