@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSidecar, until, type Sidecar, type SpawnOptions } from "../helpers/sidecar.js";
@@ -50,39 +49,6 @@ export async function startInspector(file: string, args: string[] = [], options:
 /** A second sidecar on the same file. */
 export function sidecarOn(file: string): Sidecar {
   return spawnSidecar(["--store", `sqlite:${file}`]);
-}
-
-export interface HttpAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** One plain HTTP request to 127.0.0.1:port, with exactly the headers given (Host included). */
-export function http(
-  port: number,
-  { method = "GET", path = "/", headers = {}, body }: { method?: string; path?: string; headers?: Record<string, string>; body?: string },
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    // Node sends a DELETE's body unframed unless told its length, as browsers always do.
-    const length: Record<string, string> = body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) };
-    const req = request({
-      host: "127.0.0.1",
-      port,
-      method,
-      path,
-      headers: { host: `127.0.0.1:${port}`, ...length, ...headers },
-      agent: false,
-    });
-    req.on("response", (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
 }
 
 /** The headers the page's own fetch sends for a change. */

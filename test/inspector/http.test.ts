@@ -6,7 +6,8 @@ import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tokensEqual } from "../../src/inspector/security.js";
 import { killAll, spawnSidecar, until } from "../helpers/sidecar.js";
-import { http, inspectorUnavailable, pageHeaders, sidecarOn, startInspector, workDir, type Inspector } from "./harness.js";
+import { http } from "../helpers/http.js";
+import { inspectorUnavailable, pageHeaders, sidecarOn, startInspector, workDir, type Inspector } from "./harness.js";
 
 // The inspector's server as plain HTTP requests see it: the guards in front of the page and the API,
 // the API's mapping onto the protocol, and the process (stdout, port, signals).
