@@ -171,7 +171,7 @@ describe.skipIf(unavailable)("the inspector's page", () => {
     await eventually(() => fields.textContent()).toContain("filesystem");
     await eventually(() => fields.textContent()).toContain("Expires after 1 h without activity");
     await eventually(() => fields.textContent()).toContain(parent);
-    await eventually(() => page.locator(".family").textContent()).toContain("Forks of this session:");
+    await eventually(() => page.locator(".family").textContent()).toContain("Forks of this session:the child, created just now");
     await page.locator(".family").getByRole("link", { name: "the child" }).click();
 
     await eventually(() => page.getByRole("heading", { level: 2 }).textContent()).toBe("the child");

@@ -68,8 +68,10 @@ export function ForkFamily({ session, generation, now }) {
               ${family.forks.map(
                 (fork) =>
                   html`<li>
-                    <a href=${`#/session/${encodeURIComponent(fork.sessionId)}`}>${fork.title ?? "Untitled session"}</a>, created
-                    <${Ago} iso=${fork.createdAt} now=${now} />${fork.archived ? " (archived)" : ""}
+                    <a href=${`#/session/${encodeURIComponent(fork.sessionId)}`}>${fork.title ?? "Untitled session"}</a>${", created "}<${Ago}
+                      iso=${fork.createdAt}
+                      now=${now}
+                    />${fork.archived ? " (archived)" : ""}
                   </li>`,
               )}
             </ul>`
