@@ -52,7 +52,7 @@ export function useNow() {
 }
 
 /**
- * A time relative to now, with the full local time on hover and for assistive technology.
+ * A time relative to now, with the full local time on hover.
  * @param {{ iso: string, now: number }} props
  */
 export function Ago({ iso, now }) {
