@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
 
-// Three tiers, one after another under `npm test`; each alone with `npm run test:<name>`.
+// Four tiers, one after another under `npm test`; each alone with `npm run test:<name>`.
 //   unit     in-process: stores, the protocol through test/helpers/in-process.ts, client, CLI formatting
 //   process  the spawned bin: exit codes, signals, EPIPE, framing over real pipes, examples
 //   heavy    soak, backpressure runs, Redis Cluster, example compiles, the packed package
