@@ -31,15 +31,12 @@ export async function runInspector(config: Config, options: InspectOptions, prin
   });
   const sidecar = await startSidecar(config, log);
   const token = randomBytes(32).toString("base64url");
-  let server;
-  try {
-    server = await listen(options.port, (port) =>
-      inspectorApp({ port, token, readOnly: options.readOnly, assets, sidecar: sidecar.client, log }),
-    );
-  } catch (err) {
+  const server = await listen(options.port, (port) =>
+    inspectorApp({ port, token, readOnly: options.readOnly, assets, sidecar: sidecar.client, log }),
+  ).catch(async (err: unknown) => {
     await sidecar.close();
     throw err;
-  }
+  });
   // The token travels in the fragment, which the browser never sends: no request line or log holds it.
   const url = `http://127.0.0.1:${server.port}/#token=${token}`;
   await print(url);

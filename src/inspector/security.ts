@@ -116,6 +116,6 @@ export function securityHeaders(scriptHashes: readonly string[]): MiddlewareHand
 }
 
 /** A refusal: its status and one line saying why, as plain text. */
-export function refuse(c: Context, status: 401 | 403 | 404 | 413 | 415 | 421, reason: string): Response {
+export function refuse(c: Context, status: 401 | 403 | 404 | 413 | 421, reason: string): Response {
   return c.text(`Refused: ${reason}\n`, status);
 }
