@@ -43,4 +43,24 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
   },
+  {
+    // The inspector's page runs in a browser (its types are checked by src/inspector/page/tsconfig.json).
+    files: ["src/inspector/page/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          "addEventListener",
+          "clearInterval",
+          "document",
+          "fetch",
+          "history",
+          "location",
+          "removeEventListener",
+          "sessionStorage",
+          "setInterval",
+          "URLSearchParams",
+        ].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
 );

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand } from "./commands.js";
+import { addInspectCommand } from "./inspect.js";
 import { addConfigOptions, configFrom, wholeNumber } from "./options.js";
 import type { Config } from "../config.js";
 import { runServer } from "../main.js";
@@ -60,6 +61,7 @@ function addCommands(program: Command): void {
     .command("schema")
     .description("print a JSON Schema (draft 2020-12) of every method's params and result and of every notification")
     .action(() => print(schemaCommand(VERSION)));
+  addInspectCommand(program, config, print);
 }
 
 /** Resolves once stdout has taken the text, so exiting right after cannot cut it short. */

@@ -92,5 +92,6 @@ export function sessionInfo(session: SessionRecord): SessionInfo {
     additionalDirectories: session.additionalDirectories,
     archived: session.archived,
     parentSessionId: session.parentSessionId,
+    pinned: session.retention.pinned,
   };
 }

@@ -272,6 +272,8 @@ export const SessionInfoSchema = z.object({
   additionalDirectories: z.array(z.string()),
   archived: z.boolean(),
   parentSessionId: z.string().nullable(),
+  /** Whether its retention is pinned, so a listing can mark it without reading each session. */
+  pinned: z.boolean(),
 });
 
 export const RetentionSchema = z.object({

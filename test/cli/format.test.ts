@@ -13,6 +13,7 @@ const info = (over: Partial<SessionInfo>): SessionInfo => ({
   additionalDirectories: [],
   archived: false,
   parentSessionId: null,
+  pinned: false,
   ...over,
 });
 

@@ -4,11 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { http } from "../helpers/http.js";
 import { RedisServer, skipWithoutRedis } from "../helpers/redis-server.js";
-import { ROOT, spawnSidecar } from "../helpers/sidecar.js";
+import { ROOT, spawnSidecar, until } from "../helpers/sidecar.js";
 
 // What a user gets from the registry: `npm pack`, the tarball installed into an empty folder, and
-// `npx acp-sessions` from there serving a Redis store (whose Lua scripts must have been packed too).
+// `npx acp-sessions` from there serving a Redis store (whose Lua scripts must have been packed too),
+// and its `inspect` serving the page (its modules packed, Preact and htm installed as dependencies).
 const run = promisify(execFile);
 const npmMissing = spawnSync("npm", ["--version"]).status !== 0;
 if (npmMissing) console.log("skipping the packed-package test: npm is not on PATH");
@@ -60,6 +62,27 @@ describe.skipIf(npmMissing || noRedis)("the packed package, installed from its t
       expect(sidecar.lines.map((line) => JSON.parse(line).id)).toEqual([1, 2, 3]);
     } finally {
       sidecar.child.kill("SIGKILL");
+    }
+  });
+
+  it("its inspect command serves the page, its modules, Preact and htm", async () => {
+    // The installed bin itself, not through npx, which does not pass SIGTERM on.
+    const bin = join(work, "app", "node_modules", "acp-sessions", "bin", "acp-sessions.js");
+    const inspector = spawnSidecar(["inspect", "--port", "0"], { command: [process.execPath, bin], cwd: join(work, "app") });
+    try {
+      const url = await until(() => inspector.lines[0], "the inspector's URL");
+      const port = Number(/^http:\/\/127\.0\.0\.1:(\d+)\/#token=/.exec(url)?.[1]);
+      const page = await http(port, { path: "/" });
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<script type="module" src="/page/main.js"></script>');
+      for (const path of ["/page/main.js", "/page/conversation.js", "/page/style.css", "/vendor/preact.mjs", "/vendor/htm-preact.mjs"]) {
+        expect((await http(port, { path })).status, path).toBe(200);
+      }
+      expect((await http(port, { path: "/", headers: { host: "packed.example" } })).status).toBe(421);
+      inspector.child.kill("SIGTERM");
+      expect(await inspector.exit).toEqual({ code: 0, signal: null });
+    } finally {
+      inspector.child.kill("SIGKILL");
     }
   });
 });

@@ -1,0 +1,108 @@
+// The page's calls to the inspector's JSON API (src/inspector/api.ts), one function per route, each
+// carrying the run's token. Results are the sidecar's own, typed from the protocol's schemas.
+/** @import { ResultOf } from "../../client/types.js" */
+
+const TOKEN_KEY = "acp-sessions-inspector-token";
+
+/**
+ * The token arrives in the URL fragment (`#token=…`), which no request carries. It is kept for this tab
+ * (a reload still works) and taken out of the address bar, so it is not copied along with the address.
+ */
+export function adoptToken() {
+  const match = /^#token=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (!match) return;
+  sessionStorage.setItem(TOKEN_KEY, match[1] ?? "");
+  history.replaceState(null, "", location.pathname);
+}
+
+/** Whether the server was started with --read-only: the page then offers no change at all. */
+export const readOnly = document.querySelector('meta[name="acp-sessions-read-only"]')?.getAttribute("content") === "true";
+
+/** A refused or failed call: the HTTP status, and the JSON-RPC code and data when the API sent them. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} message
+   * @param {number} [code]
+   * @param {any} [data]
+   */
+  constructor(status, message, code, data) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.data = data;
+  }
+}
+
+/**
+ * @param {"GET" | "POST" | "PATCH" | "DELETE"} method
+ * @param {string} path
+ * @param {object} [body]
+ * @returns {Promise<any>}
+ */
+async function call(method, path, body) {
+  /** @type {Record<string, string>} */
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.ok) return response.json();
+  if ((response.headers.get("content-type") ?? "").startsWith("application/json")) {
+    const { error } = await response.json();
+    throw new ApiError(response.status, error.message, error.code, error.data);
+  }
+  // A refusal from the server's guards: one line saying why.
+  throw new ApiError(response.status, (await response.text()).trim());
+}
+
+/** @param {Record<string, string | number | undefined>} params */
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== "") search.set(key, String(value));
+  const text = search.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+/** @param {string} sessionId */
+const sessionPath = (sessionId) => `/api/sessions/${encodeURIComponent(sessionId)}`;
+
+/**
+ * @param {{ cwd?: string, archived?: "exclude" | "include" | "only", cursor?: string, limit?: number }} params
+ * @returns {Promise<ResultOf<"session/list">>}
+ */
+export const listSessions = (params) => call("GET", `/api/sessions${query(params)}`);
+
+/**
+ * @param {string} sessionId
+ * @param {{ offset?: number, afterMessageId?: string, limit?: number }} window
+ * @returns {Promise<ResultOf<"session/get">>}
+ */
+export const getSession = (sessionId, window) => call("GET", `${sessionPath(sessionId)}${query(window)}`);
+
+/**
+ * @param {string} sessionId
+ * @param {{ title?: string | null, retention?: { maxIdle?: number, pinned?: boolean }, expectedRevision: number }} changes
+ * @returns {Promise<ResultOf<"session/update">>}
+ */
+export const updateSession = (sessionId, changes) => call("PATCH", sessionPath(sessionId), changes);
+
+/**
+ * @param {string} sessionId
+ * @param {boolean} archived
+ * @param {number} expectedRevision
+ */
+export const setArchived = (sessionId, archived, expectedRevision) =>
+  call("POST", `${sessionPath(sessionId)}/${archived ? "archive" : "unarchive"}`, { expectedRevision });
+
+/**
+ * @param {string} sessionId
+ * @param {{ cwd: string, atMessageId: string, expectedRevision: number }} fork
+ * @returns {Promise<ResultOf<"session/fork">>}
+ */
+export const forkSession = (sessionId, fork) => call("POST", `${sessionPath(sessionId)}/fork`, fork);
+
+/**
+ * @param {string} sessionId
+ * @param {number} expectedRevision
+ * @returns {Promise<ResultOf<"session/remove">>}
+ */
+export const removeSession = (sessionId, expectedRevision) => call("DELETE", sessionPath(sessionId), { expectedRevision });
