@@ -23,6 +23,7 @@ export const OPERATION_NAMES = [
   "count",
   "due",
   "list",
+  "restore",
 ] as const;
 
 export type OperationName = (typeof OPERATION_NAMES)[number];

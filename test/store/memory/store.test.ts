@@ -46,6 +46,6 @@ describe("memory store: real deletion", () => {
       if (r % 97 === 0) for (const id of live()) expect(store.get(id, {}, now).messages.every((m) => m instanceof Buffer)).toBe(true);
     }
     store.expireDue(now + 1_000_000, 1_000_000);
-    expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, segments: 0, messages: 0 });
+    expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, restoredEntries: 0, segments: 0, messages: 0 });
   });
 });
