@@ -2,7 +2,7 @@ import { PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
 import { v4 as uuidv4 } from "uuid";
 import type { MethodEntry, MethodTable } from "../rpc/connection.js";
 import { LimitExceededError, SessionNotFoundError } from "../store/errors.js";
-import { DEFAULT_RETENTION, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
+import { DEFAULT_RETENTION, NOT_AN_ACCESS, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
 import { SessionEncoder, iso, sessionInfo, storedMessage } from "./encode-session.js";
 import { METHOD_SCHEMAS } from "./method-schemas.js";
 import { Method } from "./methods.js";
@@ -87,6 +87,15 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
         const p = parse(Method.sessionGet, params);
         const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
         return then(store.get(p.sessionId, window, now()), (snapshot) => encoder.result(snapshot.session, snapshot.messages));
+      },
+    },
+
+    [Method.sessionExport]: {
+      handle(params) {
+        const p = parse(Method.sessionExport, params);
+        const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
+        // Not an access: a backup or an inspector reading a session must not keep it from expiring.
+        return then(store.get(p.sessionId, window, NOT_AN_ACCESS), (snapshot) => encoder.result(snapshot.session, snapshot.messages));
       },
     },
 

@@ -12,6 +12,7 @@ export const METHOD_SCHEMAS = {
   [Method.sessionGet]: { params: S.GetSessionParamsSchema, result: S.GetSessionResultSchema },
   [Method.sessionUpdate]: { params: S.UpdateSessionParamsSchema, result: S.UpdateSessionResultSchema },
   [Method.sessionRemove]: { params: S.SessionIdParamsSchema, result: S.RemoveSessionResultSchema },
+  [Method.sessionExport]: { params: S.ExportSessionParamsSchema, result: S.ExportSessionResultSchema },
   [Method.sessionDelete]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionList]: { params: S.ListSessionsParamsSchema, result: S.ListSessionsResultSchema },
   [Method.sessionLoad]: { params: S.LoadSessionParamsSchema, result: S.EmptyResultSchema },

@@ -16,6 +16,7 @@ export const Method = {
   sessionGet: "session/get",
   sessionUpdate: "session/update",
   sessionRemove: "session/remove",
+  sessionExport: "session/export",
 } as const;
 
 export const Notification = {

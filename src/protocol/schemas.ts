@@ -135,6 +135,20 @@ export const GetSessionParamsSchema = z
     path: ["afterMessageId"],
   });
 
+/** session/get's windows, without its access. */
+export const ExportSessionParamsSchema = z
+  .object({
+    sessionId: SessionIdSchema,
+    offset: Count.optional(),
+    limit: Count.optional(),
+    afterMessageId: MessageIdSchema.optional(),
+    _meta: Meta,
+  })
+  .refine((p) => p.offset === undefined || p.afterMessageId === undefined, {
+    message: "give offset or afterMessageId, not both",
+    path: ["afterMessageId"],
+  });
+
 export const UpdateSessionParamsSchema = z.object({
   sessionId: SessionIdSchema,
   messages: z
@@ -234,6 +248,8 @@ export const InitializeResultSchema = z.object({
 });
 export const NewSessionResultSchema = z.object({ sessionId: z.string() });
 export const GetSessionResultSchema = z.object({ session: SessionSchema });
+/** The session as session/get returns it: one line of an export. */
+export const ExportSessionResultSchema = GetSessionResultSchema;
 export const UpdateSessionResultSchema = z.object({
   sessionId: z.string(),
   messageCount: Count,
@@ -261,6 +277,7 @@ export const SessionExpiredSchema = z.object({
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
 export type NewSessionParams = z.infer<typeof NewSessionParamsSchema>;
 export type GetSessionParams = z.infer<typeof GetSessionParamsSchema>;
+export type ExportSessionParams = z.infer<typeof ExportSessionParamsSchema>;
 export type UpdateSessionParams = z.infer<typeof UpdateSessionParamsSchema>;
 export type ListSessionsParams = z.infer<typeof ListSessionsParamsSchema>;
 export type ForkSessionParams = z.infer<typeof ForkSessionParamsSchema>;

@@ -87,6 +87,7 @@ describe("the protocol's JSON Schema", () => {
 
   it("defines every method's params and result and every notification", () => {
     const methods = ["initialize", "session/new", "session/get", "session/update", "session/remove", "session/delete", "session/list"]
+      .concat(["session/export"])
       .concat(["session/load", "session/resume", "session/close", "session/fork", "session/archive", "session/unarchive", "session/status"])
       .map((m) => m.replace(/(^|\/)(\w)/g, (_, __, c: string) => c.toUpperCase()));
     const expected = methods.flatMap((m) => [`${m}Params`, `${m}Result`]);
@@ -157,6 +158,7 @@ describe("the protocol's JSON Schema", () => {
       const fork = await client.forkSession({ sessionId, cwd: "/p", atMessageId: "u" });
       check("SessionForkResult", fork);
       check("SessionGetResult", await client.getSession({ sessionId: fork.sessionId }));
+      check("SessionExportResult", await client.exportSession({ sessionId: fork.sessionId, limit: 1 }));
       check("SessionArchiveResult", await client.archiveSession({ sessionId }));
       check("SessionUnarchiveResult", await client.unarchiveSession({ sessionId }));
       check("SessionStatusResult", await client.sessionStatus({ sessionId }));
