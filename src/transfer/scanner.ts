@@ -32,6 +32,11 @@ const CONTEXT_DEPTH = 3;
 /** Enough of a key to tell "session" and "context". */
 const KEY_BYTES = 16;
 
+const indexOrEnd = (chunk: Buffer, byte: number, from: number) => {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
+};
+
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 /** Bytes of one part of a line, gathered across chunks. */
@@ -94,6 +99,10 @@ export class ExportScanner {
   private blank = true;
   /** In context mode, an element is being read. */
   private inElement = false;
+  /** Where the current chunk's next quote, backslash and newline are, as far as found (nextInString). */
+  private quoteAt = -1;
+  private backslashAt = -1;
+  private newlineAt = -1;
   /** The part of the line being gathered; a line is gathered from its start until its context begins. */
   private readonly part = new Part();
 
@@ -103,6 +112,7 @@ export class ExportScanner {
 
   push(chunk: Buffer): ScanEvent[] {
     const events: ScanEvent[] = [];
+    this.quoteAt = this.backslashAt = this.newlineAt = -1;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!;
       if (b === NEWLINE) {
@@ -114,7 +124,11 @@ export class ExportScanner {
         if (this.escaped) this.escaped = false;
         else if (b === BACKSLASH) this.escaped = true;
         else if (b === QUOTE) this.endString();
-        else if (this.key && this.key.length < KEY_BYTES) this.key.push(b);
+        else if (this.key) {
+          if (this.key.length < KEY_BYTES) this.key.push(b);
+        }
+        // Most of an export is the text inside strings: jump to the next byte that ends or escapes them.
+        else i = this.nextInString(chunk, i + 1) - 1;
         continue;
       }
       if (isSpace(b)) continue;
@@ -159,6 +173,14 @@ export class ExportScanner {
     const events: ScanEvent[] = [];
     this.endLine(Buffer.alloc(0), 0, events);
     return events;
+  }
+
+  /** The first quote, backslash or newline in the chunk from `from` on (its length when there is none). */
+  private nextInString(chunk: Buffer, from: number): number {
+    if (this.quoteAt < from) this.quoteAt = indexOrEnd(chunk, QUOTE, from);
+    if (this.backslashAt < from) this.backslashAt = indexOrEnd(chunk, BACKSLASH, from);
+    if (this.newlineAt < from) this.newlineAt = indexOrEnd(chunk, NEWLINE, from);
+    return Math.min(this.quoteAt, this.backslashAt, this.newlineAt);
   }
 
   /** At a `[` that opens `{"session":{…,"context":[`. */
