@@ -14,11 +14,11 @@ const newId = () => `00000000-0000-4000-8000-${String(++ids).padStart(12, "0")}`
 
 interface ExportedMessage {
   messageId: string;
-  role: string;
-  content: unknown;
+  role: "user" | "assistant" | "system";
+  content: string | { type: "text"; text: string }[];
   timestamp: string;
 }
-const msg = (messageId: string, role = "user", at = T0 - HOUR): ExportedMessage => ({
+const msg = (messageId: string, role: ExportedMessage["role"] = "user", at = T0 - HOUR): ExportedMessage => ({
   messageId,
   role,
   content: [{ type: "text", text: `text of ${messageId}` }],
@@ -173,7 +173,7 @@ describe("import", () => {
   describe("bad lines", () => {
     it("are reported with their line number and reason, skipped, and leave no session behind", async () => {
       const good = exported([msg("g1")]);
-      const badMessage = exported([msg("m1"), msg("m2"), { ...msg("m3"), role: "robot" }, msg("m4")]);
+      const badMessage = exported([msg("m1"), msg("m2"), { ...msg("m3"), role: "robot" as "user" }, msg("m4")]);
       const relative = exported([], { cwd: "relative" });
       const duplicate = exported([msg("d"), msg("d")]);
       const miscounted = exported([msg("c1")], { messageCount: 2 });
