@@ -116,9 +116,12 @@ export async function exportCommand(
   let result;
   try {
     result = await withSidecar(config, (client) => exportSessions(client, format, sessionIds, output));
-  } finally {
-    await output.close();
+  } catch (err) {
+    // The export's own failure is the one to report.
+    await output.close().catch(() => {});
+    throw err;
   }
+  await output.close();
   for (const id of result.gone) report(`note: session ${id} was removed while the export ran`);
   if (result.cut.length > 0) {
     throw new CommandError(`the messages of ${result.cut.join(", ")} changed while they were exported: export them again`);

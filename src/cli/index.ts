@@ -88,7 +88,8 @@ function addCommands(program: Command): void {
       "\nA session the store lacks is created with its ids, times, fields and messages; one it holds gets the\n" +
         "messages it lacks (by messageId, in order) and keeps the rest, so importing again changes nothing.\n" +
         "A fork whose parent came earlier in the input, and still starts with the same messages, shares the\n" +
-        "parent's history. Revisions start again at 1. Sessions are listed as created by the import.\n\n" +
+        "parent's history. Revisions start again at 1. The listing shows imported sessions as the newest,\n" +
+        "in the order imported. With the memory store (the default) nothing is kept: the input is only checked.\n\n" +
         "A session idle past its deadline (its last access plus its idle age) would be expired by the next\n" +
         "cleanup. --overdue touch (the default) imports it with its last access set to now; keep imports it\n" +
         "as it was, for the reaper to expire (or archive, with --on-expire archive); skip leaves it out. One\n" +
