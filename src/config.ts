@@ -1,4 +1,5 @@
-import type { LogLevel } from "./log.js";
+import type { Logger, LogLevel } from "./log.js";
+import type { BackendOptions, StoreOptions } from "./store/types.js";
 
 export interface Config {
   /** "memory" (default); later backends by URL. */
@@ -19,6 +20,22 @@ export interface Config {
   redisBuckets: number;
   /** How long to wait for the store at start-up; 0 = fail at once. */
   storeWaitMs: number;
+}
+
+/** What the store is told of the configuration: the sidecar's and the import command's store alike. */
+export function storeOptions(config: Config): StoreOptions {
+  return {
+    maxIdleMs: config.maxSessionAgeMs,
+    onExpire: config.onExpire,
+    maxLifetimeMs: config.maxSessionLifetimeMs,
+    maxSessions: config.maxSessions,
+    maxContextMessages: config.maxContextMessages,
+    onContextFull: config.onContextFull,
+  };
+}
+
+export function backendOptions(config: Config, log: Logger): BackendOptions {
+  return { log, redisPrefix: config.redisPrefix, redisBuckets: config.redisBuckets, storeWaitMs: config.storeWaitMs };
 }
 
 export const DEFAULT_CONFIG: Config = {

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
-import type { Config } from "./config.js";
+import { backendOptions, storeOptions, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { SessionEncoder, iso } from "./protocol/encode-session.js";
 import { storeErrorToRequestError } from "./protocol/errors.js";
@@ -46,18 +46,7 @@ const faultMethod: MethodEntry = {
 export async function serve(config: Config, io: Io, version: string): Promise<Server> {
   const log = io.log ?? createLogger(config.logLevel);
   const now = io.now ?? Date.now;
-  const store = await createStore(
-    config.store,
-    {
-      maxIdleMs: config.maxSessionAgeMs,
-      onExpire: config.onExpire,
-      maxLifetimeMs: config.maxSessionLifetimeMs,
-      maxSessions: config.maxSessions,
-      maxContextMessages: config.maxContextMessages,
-      onContextFull: config.onContextFull,
-    },
-    { log, redisPrefix: config.redisPrefix, redisBuckets: config.redisBuckets, storeWaitMs: config.storeWaitMs },
-  );
+  const store = await createStore(config.store, storeOptions(config), backendOptions(config, log));
   const { stdin, stdout } = io;
 
   const writer = new FrameWriter({ write: (chunk) => stdout.write(chunk) });

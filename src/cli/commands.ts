@@ -1,7 +1,14 @@
+import { createReadStream, openSync } from "node:fs";
 import { ConnectionClosedError, SessionClient, SessionClientError, type SidecarOptions } from "../client/index.js";
+import { exportSessions, type ExportFormat } from "./export.js";
 import { formatConversation, formatSessionTable } from "./format.js";
-import type { Config } from "../config.js";
+import { Output } from "./output.js";
+import { backendOptions, storeOptions, type Config } from "../config.js";
+import { createLogger } from "../log.js";
 import { protocolJsonSchema } from "../protocol/json-schema.js";
+import { StoreUnavailableError } from "../store/errors.js";
+import { createStore } from "../store/index.js";
+import { ImportFormatError, importExport, type ImportSummary, type OverduePolicy } from "../transfer/importer.js";
 
 /** A command's failure, reported on stderr with its exit code (2 for a usage error). */
 export class CommandError extends Error {
@@ -89,3 +96,93 @@ export async function rmCommand(config: Config, sessionId: string): Promise<stri
 export function schemaCommand(version: string): string {
   return JSON.stringify(protocolJsonSchema(version), null, 2);
 }
+
+/**
+ * Writes the named sessions, or every one, to `out` or stdout; says on `report` which ones went away
+ * meanwhile. Fails once done if a session's messages changed under its export, which left it incomplete.
+ */
+export async function exportCommand(
+  config: Config,
+  format: ExportFormat,
+  out: string | undefined,
+  sessionIds: string[],
+  report: (line: string) => void,
+): Promise<string | undefined> {
+  let output: Output;
+  try {
+    output = Output.open(out);
+  } catch (err) {
+    throw new CommandError(`cannot write ${out}: ${(err as Error).message}`);
+  }
+  let result;
+  try {
+    result = await withSidecar(config, (client) => exportSessions(client, format, sessionIds, output));
+  } catch (err) {
+    // The export's own failure is the one to report.
+    await output.close().catch(() => {});
+    throw err;
+  }
+  await output.close();
+  for (const id of result.gone) report(`note: session ${id} was removed while the export ran`);
+  if (result.cut.length > 0) {
+    throw new CommandError(`the messages of ${result.cut.join(", ")} changed while they were exported: export them again`);
+  }
+  return out === undefined ? undefined : `exported ${plural(result.exported, "session")} to ${out}`;
+}
+
+export interface ImportOutcome {
+  /** What became of the input's sessions, for stdout. */
+  summary: string;
+  skipped: number;
+}
+
+/**
+ * Adds the sessions of an export (a file, or stdin for none or "-") to the store the options name,
+ * opened here, as the sidecar would open it. Bad lines and notes go to `report` as they are met.
+ */
+export async function importCommand(
+  config: Config,
+  file: string | undefined,
+  overdue: OverduePolicy,
+  report: (line: string) => void,
+  now: () => number = Date.now,
+): Promise<ImportOutcome> {
+  let input: AsyncIterable<Buffer>;
+  try {
+    input = file === undefined || file === "-" ? process.stdin : createReadStream(file, { fd: openSync(file, "r") });
+  } catch (err) {
+    throw new CommandError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (config.store === "memory" || config.store === "memory:") {
+    report("note: the memory store keeps nothing once this command ends: this import only checks the input");
+  }
+  const store = await createStore(config.store, storeOptions(config), backendOptions(config, createLogger(config.logLevel)));
+  let summary: ImportSummary;
+  try {
+    summary = await importExport(input, {
+      store,
+      now,
+      maxIdleMs: config.maxSessionAgeMs,
+      maxLifetimeMs: config.maxSessionLifetimeMs,
+      maxContextMessages: config.maxContextMessages,
+      maxContentBytes: config.maxContentBytes,
+      overdue,
+      onSkipped: (line, reason) => report(`line ${line}: ${reason}`),
+      onNote: (line, note) => report(`note: line ${line}: ${note}`),
+    });
+  } catch (err) {
+    if (err instanceof ImportFormatError) throw new CommandError(err.message);
+    // What was imported stays; importing the same input again adds only what is missing.
+    if (err instanceof StoreUnavailableError) throw new CommandError(`${err.message}: the import stopped; run it again to complete it`);
+    throw err;
+  } finally {
+    await store.close();
+  }
+  const { created, extended, unchanged, leftOut, skipped } = summary;
+  const parts = [`${created} new`, `${extended} with messages added`, `${unchanged} unchanged`];
+  if (leftOut > 0) parts.push(`${leftOut} left out as overdue`);
+  const lines = skipped > 0 ? `; ${plural(skipped, "bad line")} skipped` : "";
+  return { summary: `imported ${plural(created + extended + unchanged, "session")}: ${parts.join(", ")}${lines}`, skipped };
+}
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;

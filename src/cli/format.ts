@@ -62,7 +62,7 @@ export function formatMessage(message: Message): string {
 }
 
 /** Text as it is; anything else as a bracketed summary, never its data. */
-function summariseBlock(block: unknown): string {
+export function summariseBlock(block: unknown): string {
   const b = block as { type: string; text?: string; mimeType?: string; uri?: string; name?: string; resource?: { uri?: string } };
   switch (b.type) {
     case "text":

@@ -1,5 +1,6 @@
-import { Command, CommanderError } from "commander";
-import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand } from "./commands.js";
+import { Command, CommanderError, Option } from "commander";
+import { callCommand, CommandError, exportCommand, importCommand, lsCommand, rmCommand, schemaCommand, showCommand } from "./commands.js";
+import type { ExportFormat } from "./export.js";
 import { addInspectCommand } from "./inspect.js";
 import { addConfigOptions, configFrom, wholeNumber } from "./options.js";
 import type { Config } from "../config.js";
@@ -58,10 +59,60 @@ function addCommands(program: Command): void {
     .description("remove a session")
     .action(async (sessionId: string) => print(await rmCommand(config(), sessionId)));
   program
+    .command("export [sessionIds...]")
+    .description("write sessions (every one, archived ones too, when none is named) as JSON Lines for import, or as Markdown")
+    .addOption(
+      new Option("--format <format>", "jsonl: a line per session, as session/get returns it; markdown: a transcript to read")
+        .choices(["jsonl", "markdown"])
+        .default("jsonl"),
+    )
+    .option("--out <file>", "write to this file (created with mode 0600) instead of stdout")
+    .addHelpText(
+      "after",
+      "\nReading a session is not an access: exporting keeps no session from expiring. Sessions are written\n" +
+        "oldest first, each parent before its forks, and read a page at a time, whatever their length.\n\n" +
+        "Moving a store: acp-sessions --store sqlite:old.db export | acp-sessions --store redis://host:6379 import",
+    )
+    .action(async (sessionIds: string[], opts: { format: ExportFormat; out?: string }) => {
+      const done = await exportCommand(config(), opts.format, opts.out, sessionIds, report);
+      if (done !== undefined) await print(done);
+    });
+  program
+    .command("import [file]")
+    .description("add the sessions of a JSONL export (a file, or stdin when none or - is given) to the store the options name")
+    .addOption(
+      new Option("--overdue <action>", "a new session the reaper would expire at once: touch, keep or skip (see below)")
+        .choices(["touch", "keep", "skip"])
+        .default("touch"),
+    )
+    .addHelpText(
+      "after",
+      "\nA session the store lacks is created with its ids, times, fields and messages; one it holds gets the\n" +
+        "messages it lacks (by messageId, in order) and keeps the rest, so importing again changes nothing.\n" +
+        "A fork whose parent came earlier in the input, and still starts with the same messages, shares the\n" +
+        "parent's history. Revisions start again at 1. The listing shows imported sessions as the newest,\n" +
+        "in the order imported. With the memory store (the default) nothing is kept: the input is only checked.\n\n" +
+        "A session idle past its deadline (its last access plus its idle age) would be expired by the next\n" +
+        "cleanup. --overdue touch (the default) imports it with its last access set to now; keep imports it\n" +
+        "as it was, for the reaper to expire (or archive, with --on-expire archive); skip leaves it out. One\n" +
+        "older than --max-session-lifetime is left out unless keep is given. Each is noted on stderr.\n\n" +
+        "A bad line is reported on stderr as `line N: <reason>` and skipped; the exit code is then 1.",
+    )
+    .action(async (file: string | undefined, opts: { overdue: "touch" | "keep" | "skip" }) => {
+      const { summary, skipped } = await importCommand(config(), file, opts.overdue, report);
+      await print(summary);
+      if (skipped > 0) throw new CommandError(`${skipped === 1 ? "a line was" : `${skipped} lines were`} skipped`);
+    });
+  program
     .command("schema")
     .description("print a JSON Schema (draft 2020-12) of every method's params and result and of every notification")
     .action(() => print(schemaCommand(VERSION)));
   addInspectCommand(program, config, print);
+}
+
+/** A line on stderr, as a command goes: a skipped input line, a note. */
+function report(line: string): void {
+  process.stderr.write(line + "\n");
 }
 
 /** Resolves once stdout has taken the text, so exiting right after cannot cut it short. */

@@ -145,6 +145,14 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     return this.request(Method.sessionGet, params);
   }
 
+  /**
+   * The session as `getSession` returns it, without being an access: its last access and idle deadline
+   * stay. The same windows page through a long one.
+   */
+  exportSession(params: T.ExportSessionParams): Promise<T.ExportSessionResult> {
+    return this.request(Method.sessionExport, params);
+  }
+
   updateSession(params: T.UpdateSessionParams): Promise<T.UpdateSessionResult> {
     return this.request(Method.sessionUpdate, params);
   }

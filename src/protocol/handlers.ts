@@ -2,7 +2,7 @@ import { PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
 import type { MethodEntry, MethodTable } from "../rpc/connection.js";
 import { invalidParam } from "../rpc/errors.js";
 import { LimitExceededError, MessageNotFoundError, SessionNotFoundError } from "../store/errors.js";
-import { DEFAULT_RETENTION, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
+import { DEFAULT_RETENTION, NOT_AN_ACCESS, type RetentionPolicy, type SessionChanges, type SessionStore } from "../store/types.js";
 import { windowRange } from "../store/window.js";
 import { SessionEncoder, iso, sessionInfo, storedMessage } from "./encode-session.js";
 import { flatUuid } from "./ids.js";
@@ -101,6 +101,17 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
           beforeMessageId: p.beforeMessageId,
         };
         return then(store.get(p.sessionId, window, now()), (snapshot) =>
+          encoder.result(snapshot.session, snapshot.messages, snapshot.start),
+        );
+      },
+    },
+
+    [Method.sessionExport]: {
+      handle(params) {
+        const p = parse(Method.sessionExport, params);
+        const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
+        // Not an access: a backup or an inspector reading a session must not keep it from expiring.
+        return then(store.get(p.sessionId, window, NOT_AN_ACCESS), (snapshot) =>
           encoder.result(snapshot.session, snapshot.messages, snapshot.start),
         );
       },

@@ -13,6 +13,7 @@ export const METHOD_SCHEMAS = {
   [Method.sessionUpdate]: { params: S.UpdateSessionParamsSchema, result: S.UpdateSessionResultSchema },
   [Method.sessionTruncate]: { params: S.TruncateSessionParamsSchema, result: S.TruncateSessionResultSchema },
   [Method.sessionRemove]: { params: S.SessionIdParamsSchema, result: S.RemoveSessionResultSchema },
+  [Method.sessionExport]: { params: S.ExportSessionParamsSchema, result: S.ExportSessionResultSchema },
   [Method.sessionDelete]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionList]: { params: S.ListSessionsParamsSchema, result: S.ListSessionsResultSchema },
   [Method.sessionLoad]: { params: S.LoadSessionParamsSchema, result: S.LoadSessionResultSchema },

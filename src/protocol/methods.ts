@@ -18,6 +18,7 @@ export const Method = {
   sessionUpdate: "session/update",
   sessionTruncate: "session/truncate",
   sessionRemove: "session/remove",
+  sessionExport: "session/export",
 } as const;
 
 export const Notification = {

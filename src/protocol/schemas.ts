@@ -147,6 +147,20 @@ export const GetSessionParamsSchema = z
     path: ["beforeMessageId"],
   });
 
+/** session/get's windows, without its access. */
+export const ExportSessionParamsSchema = z
+  .object({
+    sessionId: SessionIdSchema,
+    offset: Count.optional(),
+    limit: Count.optional(),
+    afterMessageId: MessageIdSchema.optional(),
+    _meta: Meta,
+  })
+  .refine((p) => p.offset === undefined || p.afterMessageId === undefined, {
+    message: "give offset or afterMessageId, not both",
+    path: ["afterMessageId"],
+  });
+
 export const UpdateSessionParamsSchema = z.object({
   sessionId: SessionIdSchema,
   messages: z
@@ -308,6 +322,8 @@ export const InitializeResultSchema = z.object({
 });
 export const NewSessionResultSchema = z.object({ sessionId: z.string() });
 export const GetSessionResultSchema = z.object({ session: SessionSchema });
+/** The session as session/get returns it: one line of an export. */
+export const ExportSessionResultSchema = GetSessionResultSchema;
 export const UpdateSessionResultSchema = z.object({
   sessionId: z.string(),
   messageCount: Count,
@@ -349,9 +365,41 @@ export const SessionExpiredSchema = z.object({
   action: z.enum(["delete", "archive"]),
 });
 
+// ---- an export's session lines, as import reads them ----
+
+const IsoTime = z.iso.datetime({ offset: true });
+
+/**
+ * A session as its export line holds it (session/get's answer), without its context: checked as strictly
+ * as the params that would have stored it. `revision` is read but not kept (it starts again).
+ */
+export const ExportedSessionSchema = z.object({
+  sessionId: SessionIdSchema,
+  cwd: AbsolutePath,
+  title: wellFormedString().nullable(),
+  createdAt: IsoTime,
+  lastAccessed: IsoTime,
+  clientCapabilities: ClientCapabilitiesSchema.nullable(),
+  mcpServers: z.array(wellFormedString().min(1)),
+  additionalDirectories: z.array(AbsolutePath),
+  messageCount: Count,
+  revision: z.number().int().optional(),
+  archived: z.boolean(),
+  retention: z.object({ maxIdleMs: z.number().int().min(1), pinned: z.boolean() }),
+  parentSessionId: SessionIdSchema.nullable(),
+  forkedAtMessageId: MessageIdSchema.nullable(),
+});
+
+/** One message of an export line's context: as session/update takes it, with its id and time. */
+export const ExportedMessageSchema = MessageInputSchema.required({ messageId: true, timestamp: true });
+
+export type ExportedSession = z.infer<typeof ExportedSessionSchema>;
+export type ExportedMessage = z.infer<typeof ExportedMessageSchema>;
+
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
 export type NewSessionParams = z.infer<typeof NewSessionParamsSchema>;
 export type GetSessionParams = z.infer<typeof GetSessionParamsSchema>;
+export type ExportSessionParams = z.infer<typeof ExportSessionParamsSchema>;
 export type UpdateSessionParams = z.infer<typeof UpdateSessionParamsSchema>;
 export type ListSessionsParams = z.infer<typeof ListSessionsParamsSchema>;
 export type ForkSessionParams = z.infer<typeof ForkSessionParamsSchema>;

@@ -18,6 +18,13 @@ export class SessionNotFoundError extends StoreError {
   }
 }
 
+/** restore() of a session id the store already holds. */
+export class SessionExistsError extends StoreError {
+  constructor(readonly sessionId: string) {
+    super(`session ${sessionId} already exists`);
+  }
+}
+
 export class InvalidCursorError extends StoreError {
   constructor(readonly cursor: string) {
     super(`cursor ${JSON.stringify(cursor)} was not issued by this store`);

@@ -60,6 +60,9 @@ export interface RetentionPolicy {
 
 export const DEFAULT_RETENTION: RetentionPolicy = { maxIdleMs: null, pinned: false };
 
+/** A `now` before every session's last access: a get dated then reads without being an access. */
+export const NOT_AN_ACCESS = 0;
+
 export interface NewSession {
   sessionId: string;
   cwd: string;
@@ -149,6 +152,31 @@ export interface TruncateResult {
   removed: number;
 }
 
+/** A session as an export holds it, to be created again with its own times (restore). */
+export interface RestoredSession {
+  sessionId: string;
+  cwd: string;
+  title: string | null;
+  clientCapabilities: unknown;
+  mcpServers: string[];
+  additionalDirectories: string[];
+  retention: RetentionPolicy;
+  createdAt: number;
+  lastAccessed: number;
+  archived: boolean;
+  parentSessionId: string | null;
+  forkedAtMessageId: string | null;
+}
+
+export interface RestoreRequest {
+  session: RestoredSession;
+  /**
+   * The session starts with this session's messages up to and including `atMessageId`, shared as a
+   * fork shares them; absent: with no messages.
+   */
+  shareHistoryOf?: { sessionId: string; atMessageId: string };
+}
+
 export interface ListQuery {
   /** Opaque, from a previous page's nextCursor. */
   cursor?: string;
@@ -191,7 +219,10 @@ export interface StoreOptions {
 export interface SessionStore {
   /** Creates a session; `now` becomes createdAt and lastAccessed. */
   create(session: NewSession, now: number): MaybePromise<SessionRecord>;
-  /** An access: reads the session and a window of its messages. */
+  /**
+   * An access: reads the session and a window of its messages. lastAccessed never moves back, so a read
+   * dated at or before it (NOT_AN_ACCESS) changes nothing: the idle deadline stays where it was.
+   */
   get(sessionId: string, window: ContextWindow, now: number): MaybePromise<SessionSnapshot>;
   /** An access: appends messages and sets fields, all or nothing. */
   update(request: UpdateRequest, now: number): MaybePromise<UpdateResult>;
@@ -209,6 +240,13 @@ export interface SessionStore {
   readMessages(sessionId: string, from: number, count: number): MaybePromise<Buffer[]>;
   /** Not an access. */
   has(sessionId: string): MaybePromise<boolean>;
+  /**
+   * Creates a session as an export holds it (import): its times, fields, archive state and fork origin
+   * as given, revision 1. It is listed as created at `now`, newest first, while the lifetime cap counts
+   * from its createdAt. Not an access to the session it shares history with. Throws SessionExistsError
+   * when the id is in use; SessionNotFoundError or MessageNotFoundError ("atMessageId") for the history.
+   */
+  restore(request: RestoreRequest, now: number): MaybePromise<SessionRecord>;
   /** A new session sharing the parent's history up to a message, without copying it. An access to the parent. */
   fork(request: ForkRequest, now: number): MaybePromise<SessionRecord>;
   /** Archiving is not an access; unarchiving is (the idle clock starts again). */

@@ -91,6 +91,7 @@ describe("the protocol's JSON Schema", () => {
 
   it("defines every method's params and result and every notification", () => {
     const methods = ["initialize", "session/new", "session/get", "session/update", "session/remove", "session/delete", "session/list"]
+      .concat(["session/export"])
       .concat(["session/load", "session/resume", "session/close", "session/fork", "session/archive", "session/unarchive", "session/status"])
       .concat(["session/set_title", "session/truncate"])
       .map((m) => m.replace(/(^|[/_])(\w)/g, (_, __, c: string) => c.toUpperCase()));
@@ -163,6 +164,7 @@ describe("the protocol's JSON Schema", () => {
       check("SessionForkResult", fork);
       check("SessionGetResult", await client.getSession({ sessionId: fork.sessionId }));
       check("SessionTruncateResult", await client.truncateSession({ sessionId: fork.sessionId, afterMessageId: null }));
+      check("SessionExportResult", await client.exportSession({ sessionId: fork.sessionId, limit: 1 }));
       check("SessionArchiveResult", await client.archiveSession({ sessionId }));
       check("SessionUnarchiveResult", await client.unarchiveSession({ sessionId }));
       check("SessionStatusResult", await client.sessionStatus({ sessionId }));

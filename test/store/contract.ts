@@ -7,13 +7,16 @@ import {
   LimitExceededError,
   MessageNotFoundError,
   RevisionConflictError,
+  SessionExistsError,
   SessionNotFoundError,
 } from "../../src/store/errors.js";
 import {
   DEFAULT_RETENTION,
+  NOT_AN_ACCESS,
   type ContextWindow,
   type ForkRequest,
   type NewSession,
+  type RestoredSession,
   type Role,
   type SessionChanges,
   type SessionStore,
@@ -1341,6 +1344,160 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
             });
           }
         }
+      });
+    });
+
+    describe("restore (import) and reads that are not accesses (export)", () => {
+      /** A session as an export holds it: created five hours before T0, last accessed half an hour before. */
+      const exported = (overrides: Partial<RestoredSession> = {}): RestoredSession => ({
+        ...newSession({ title: "restored", mcpServers: ["fs"], additionalDirectories: ["/lib"] }),
+        createdAt: T0 - 5 * HOUR,
+        lastAccessed: T0 - HOUR / 2,
+        archived: false,
+        parentSessionId: null,
+        forkedAtMessageId: null,
+        ...overrides,
+      });
+      const forkOf = (parentSessionId: string, atMessageId?: string) => ({
+        parentSessionId,
+        sessionId: newSession().sessionId,
+        cwd: "/w",
+        mcpServers: [],
+        title: undefined,
+        atMessageId,
+      });
+
+      it("creates the session with its own times, fields, archive state and origin, at revision 1", async () => {
+        const store = await open();
+        const input = exported({ retention: { maxIdleMs: 2 * HOUR, pinned: true }, parentSessionId: "gone", forkedAtMessageId: "m9" });
+        const expected = { ...input, messageCount: 0, revision: 1 };
+        expect(await store.restore({ session: input }, T0)).toEqual(expected);
+        expect((await store.get(input.sessionId, {}, NOT_AN_ACCESS)).session).toEqual(expected);
+        const archived = exported({ archived: true, title: null, clientCapabilities: null });
+        expect(await store.restore({ session: archived }, T0)).toEqual({ ...archived, messageCount: 0, revision: 1 });
+        expect(await (await harness.second()).has(archived.sessionId)).toBe(true);
+      });
+
+      it("reads without an access when dated before the last one: lastAccessed and the idle deadline stay", async () => {
+        const store = await open({ maxIdleMs: 1000 });
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["a", "b"], T0);
+        const read = await store.get(sessionId, { offset: 1 }, NOT_AN_ACCESS);
+        expect(read.session).toMatchObject({ lastAccessed: T0, revision: 2, messageCount: 2 });
+        expect(texts(read.messages)).toEqual(["b"]);
+        expect((await store.update({ sessionId, messages: [message("c")], changes: {} }, T0 - 500)).session.lastAccessed).toBe(T0);
+        expect((await store.expireDue(T0 + 1000, 10)).map((e) => e.sessionId)).toEqual([sessionId]);
+      });
+
+      it("is listed as created at its restore, newest first, and among the archived when archived", async () => {
+        const store = await open();
+        const older = (await store.create(newSession(), T0)).sessionId;
+        const live = exported();
+        const archived = exported({ archived: true });
+        await store.restore({ session: live }, T0 + 1);
+        await store.restore({ session: archived }, T0 + 2);
+        const listed = async (filter: "exclude" | "include" | "only") =>
+          (await store.list({ limit: 10, archived: filter })).sessions.map((s) => s.sessionId);
+        expect(await listed("exclude")).toEqual([live.sessionId, older]);
+        expect(await listed("only")).toEqual([archived.sessionId]);
+        expect(await listed("include")).toEqual([archived.sessionId, live.sessionId, older]);
+      });
+
+      it("expires for idleness from its restored last access; archived and pinned ones do not", async () => {
+        const store = await open({ maxIdleMs: HOUR });
+        const idle = exported();
+        const archived = exported({ archived: true, lastAccessed: T0 - 3 * HOUR });
+        const pinned = exported({ retention: { maxIdleMs: null, pinned: true }, lastAccessed: T0 - 3 * HOUR });
+        for (const session of [idle, archived, pinned]) await store.restore({ session }, T0);
+        expect(await store.expireDue(T0 + HOUR / 2 - 1, 10)).toEqual([]);
+        expect(await store.expireDue(T0 + HOUR / 2, 10)).toEqual([
+          {
+            sessionId: idle.sessionId,
+            createdAt: idle.createdAt,
+            lastAccessed: idle.lastAccessed,
+            expiredAt: T0 + HOUR / 2,
+            messageCount: 0,
+            action: "delete",
+          },
+        ]);
+        expect(await store.has(archived.sessionId)).toBe(true);
+        expect(await store.has(pinned.sessionId)).toBe(true);
+      });
+
+      it("meets the lifetime cap at createdAt, though listed as created at its restore", async () => {
+        const store = await open({ maxIdleMs: 100 * HOUR, maxLifetimeMs: 10 * HOUR });
+        const first = (await store.create(newSession(), T0)).sessionId;
+        const old = exported({ createdAt: T0 - 9 * HOUR });
+        const oldArchived = exported({ createdAt: T0 - 8 * HOUR, archived: true });
+        const recent = exported({ createdAt: T0 + 1 });
+        for (const session of [recent, oldArchived, old]) await store.restore({ session }, T0 + 10);
+        expect(await store.expireDue(T0 + HOUR - 1, 10)).toEqual([]);
+        expect((await store.expireDue(T0 + HOUR, 10)).map((e) => [e.sessionId, e.action])).toEqual([[old.sessionId, "delete"]]);
+        expect((await store.expireDue(T0 + 2 * HOUR, 10)).map((e) => e.sessionId)).toEqual([oldArchived.sessionId]);
+        expect((await store.expireDue(T0 + 10 * HOUR + 1, 10)).map((e) => e.sessionId)).toEqual([first, recent.sessionId]);
+        expect(await store.expireDue(T0 + 20 * HOUR, 10)).toEqual([]);
+      });
+
+      it("shares another session's history up to a message, as a fork does, without an access to it", async () => {
+        const store = await open();
+        const { sessionId: source } = await store.create(newSession(), T0);
+        await append(store, source, ["m1", "m2", "m3"], T0);
+        const input = exported({ parentSessionId: source, forkedAtMessageId: "m2", lastAccessed: T0 + 5 });
+        const restored = await store.restore({ session: input, shareHistoryOf: { sessionId: source, atMessageId: "m2" } }, T0 + 10);
+        expect(restored).toEqual({ ...input, messageCount: 2, revision: 1 });
+        expect((await store.get(source, { limit: 0 }, NOT_AN_ACCESS)).session.lastAccessed).toBe(T0);
+        await append(store, input.sessionId, ["x"], input.lastAccessed);
+        await append(store, source, ["m4"]);
+        expect(texts((await store.get(input.sessionId, {}, T0 + 20)).messages)).toEqual(["m1", "m2", "x"]);
+        expect(texts((await store.get(source, {}, T0 + 20)).messages)).toEqual(["m1", "m2", "m3", "m4"]);
+        await store.remove(source);
+        const kept = await (await harness.second()).get(input.sessionId, {}, T0 + 30);
+        expect(texts(kept.messages)).toEqual(["m1", "m2", "x"]);
+
+        const { sessionId: other } = await store.create(newSession(), T0);
+        await append(store, other, ["o1"]);
+        const missing = { session: exported(), shareHistoryOf: { sessionId: "nope", atMessageId: "o1" } };
+        await expect(async () => store.restore(missing, T0)).rejects.toBeInstanceOf(SessionNotFoundError);
+        const noMessage = { session: exported(), shareHistoryOf: { sessionId: other, atMessageId: "zz" } };
+        await expect(async () => store.restore(noMessage, T0)).rejects.toMatchObject({ field: "atMessageId", messageId: "zz" });
+        expect(await store.has(noMessage.session.sessionId)).toBe(false);
+      });
+
+      it("refuses an id in use, a fork's included, and changes nothing", async () => {
+        const store = await open();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["m1"]);
+        const fork = await store.fork(forkOf(sessionId), T0);
+        for (const id of [sessionId, fork.sessionId]) {
+          await expect(async () => store.restore({ session: exported({ sessionId: id }) }, T0)).rejects.toBeInstanceOf(SessionExistsError);
+          const sharing = { session: exported({ sessionId: id }), shareHistoryOf: { sessionId, atMessageId: "m1" } };
+          await expect(async () => store.restore(sharing, T0)).rejects.toBeInstanceOf(SessionExistsError);
+        }
+        expect((await store.list({ limit: 10 })).sessions).toHaveLength(2);
+        expect((await store.get(fork.sessionId, {}, NOT_AN_ACCESS)).session).toEqual(fork);
+      });
+
+      it("counts toward maxSessions", async () => {
+        const store = await open({ maxSessions: 1 });
+        await store.create(newSession(), T0);
+        await expect(async () => store.restore({ session: exported() }, T0)).rejects.toBeInstanceOf(LimitExceededError);
+      });
+
+      it("leaves nothing behind once restored sessions are gone", async () => {
+        const store = await open({ maxIdleMs: HOUR, maxLifetimeMs: 100 * HOUR });
+        const before = await store.footprint();
+        const { sessionId: source } = await store.create(newSession(), T0);
+        await append(store, source, ["m1", "m2"]);
+        const sharing = exported();
+        await store.restore({ session: sharing, shareHistoryOf: { sessionId: source, atMessageId: "m1" } }, T0);
+        await append(store, sharing.sessionId, ["s1"], sharing.lastAccessed);
+        const archived = exported({ archived: true, createdAt: T0 - 200 * HOUR });
+        await store.restore({ session: archived }, T0);
+        await append(store, archived.sessionId, ["a1"], archived.lastAccessed);
+        await store.remove(source);
+        expect((await store.expireDue(T0 + 1, 10)).map((e) => e.sessionId)).toEqual([archived.sessionId]);
+        await store.remove(sharing.sessionId);
+        expect(await store.footprint()).toEqual(before);
       });
     });
   });

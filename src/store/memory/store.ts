@@ -1,7 +1,14 @@
 import { CreationIndex } from "./creation-index.js";
 import { encodeCursor, sequenceBelow } from "../cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
-import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionConflictError, SessionNotFoundError } from "../errors.js";
+import {
+  CwdMismatchError,
+  LimitExceededError,
+  MessageNotFoundError,
+  RevisionConflictError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "../errors.js";
 import { History, HistoryStats } from "./history.js";
 import { StringPool } from "./string-pool.js";
 import { keptCount } from "../truncate.js";
@@ -14,6 +21,7 @@ import type {
   ListPage,
   ListQuery,
   NewSession,
+  RestoreRequest,
   RetentionPolicy,
   SessionChanges,
   SessionRecord,
@@ -50,6 +58,21 @@ interface MemorySession {
   /** Place in the idle-deadline heap; -1 when it never expires for idleness (pinned, archived). */
   heapIndex: number;
   idleDeadline: number;
+  /** Its entry among the restored sessions, when it was restored. */
+  restored: RestoredEntry | null;
+}
+
+/** A restored session, in the heap that finds those created before their place in creation order. */
+interface RestoredEntry {
+  readonly session: MemorySession;
+  heapIndex: number;
+}
+
+/** What a restored session brings instead of the moment it is added. */
+interface RestoredState {
+  createdAt: number;
+  lastAccessed: number;
+  archived: boolean;
 }
 
 /**
@@ -61,6 +84,8 @@ export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, MemorySession>();
   private readonly idle = new DeadlineHeap<MemorySession>((s) => s.idleDeadline);
   private readonly byCreation = new CreationIndex<MemorySession>();
+  /** Restored sessions by createdAt: listed where they were restored, they may be older than sessions listed before them. */
+  private readonly restored = new DeadlineHeap<RestoredEntry>((entry) => entry.session.createdAt);
   private nextSeq = 1;
   private readonly historyStats = new HistoryStats();
   /** cwds and capability JSON, which most sessions share with others. */
@@ -95,6 +120,26 @@ export class MemoryStore implements SessionStore {
     const forkedAt = request.atMessageId ?? parent.history.lastMessageId();
     const session = this.add(input, now, history, parent.sessionId, forkedAt);
     this.access(parent, now);
+    return record(session);
+  }
+
+  restore(request: RestoreRequest, now: number): SessionRecord {
+    const { session: input, shareHistoryOf: share } = request;
+    if (this.sessions.has(input.sessionId)) throw new SessionExistsError(input.sessionId);
+    let history: History;
+    if (share) {
+      const source = this.require(share.sessionId);
+      const index = source.history.indexOf(share.atMessageId);
+      if (index < 0) throw new MessageNotFoundError("atMessageId", share.atMessageId);
+      this.checkCapacity();
+      history = source.history.fork(index + 1, this.historyStats);
+    } else {
+      this.checkCapacity();
+      history = History.empty(this.historyStats);
+    }
+    const session = this.add(input, now, history, input.parentSessionId, input.forkedAtMessageId, input);
+    session.restored = { session, heapIndex: -1 };
+    this.restored.set(session.restored);
     return record(session);
   }
 
@@ -196,9 +241,9 @@ export class MemoryStore implements SessionStore {
     const expired: ExpiredSession[] = [];
     const { maxLifetimeMs, onExpire = "delete" } = this.options;
     for (
-      let oldest = this.byCreation.oldest();
+      let oldest = this.oldestCreated();
       maxLifetimeMs !== undefined && oldest && expired.length < limit;
-      oldest = this.byCreation.oldest()
+      oldest = this.oldestCreated()
     ) {
       if (oldest.createdAt + maxLifetimeMs > now) break;
       expired.push(expiry(oldest, now, "delete"));
@@ -223,6 +268,7 @@ export class MemoryStore implements SessionStore {
       sessions: this.sessions.size,
       listSlots: this.byCreation.slots,
       idleEntries: this.idle.size,
+      restoredEntries: this.restored.size,
       segments: this.historyStats.segments,
       messages: this.historyStats.messages,
     };
@@ -236,32 +282,45 @@ export class MemoryStore implements SessionStore {
     history: History,
     parentSessionId: string | null,
     forkedAtMessageId: string | null,
+    restored?: RestoredState,
   ): MemorySession {
     const session: MemorySession = {
       sessionId: input.sessionId,
-      createdAt: now,
+      createdAt: restored?.createdAt ?? now,
       seq: this.nextSeq++,
       parentSessionId,
       forkedAtMessageId,
       cwd: this.strings.intern(input.cwd),
       title: input.title,
-      lastAccessed: now,
+      lastAccessed: restored?.lastAccessed ?? now,
       clientCapabilities: input.clientCapabilities,
       clientCapabilitiesJson: this.strings.intern(JSON.stringify(input.clientCapabilities ?? null)),
       mcpServers: shareEmpty(input.mcpServers),
       additionalDirectories: shareEmpty(input.additionalDirectories),
       revision: 1,
-      archived: false,
+      archived: restored?.archived ?? false,
       retention: input.retention,
       history,
       removed: false,
       heapIndex: -1,
       idleDeadline: Infinity,
+      restored: null,
     };
     this.sessions.set(session.sessionId, session);
     this.byCreation.add(session);
     this.schedule(session);
     return session;
+  }
+
+  /**
+   * The session created first: the first in creation order, or a restored one created before it
+   * (restored sessions are the only ones listed out of createdAt order).
+   */
+  private oldestCreated(): MemorySession | undefined {
+    const listed = this.byCreation.oldest();
+    const restored = this.restored.peek()?.session;
+    if (!listed || !restored) return listed ?? restored;
+    return restored.createdAt < listed.createdAt ? restored : listed;
   }
 
   private checkCapacity(): void {
@@ -312,6 +371,7 @@ export class MemoryStore implements SessionStore {
   private drop(session: MemorySession): void {
     this.sessions.delete(session.sessionId);
     this.idle.delete(session);
+    if (session.restored) this.restored.delete(session.restored);
     session.history.release();
     this.byCreation.remove(session);
   }

@@ -15,6 +15,8 @@
  *   c:<seg>      the forks' segments reading this one, scored by where they start (sorted set)
  *   live, arch   the listing indexes, active and archived, scored by creation (sorted sets)
  *   idle         idle deadlines, Redis server clock ms (sorted set)
+ *   born         restored sessions (listed as created when restored) by createdAt, scored as the
+ *                listing indexes are, for the lifetime cap (sorted set)
  *   events       expiries, for every sidecar to announce (stream)
  * A segment is named after the session that created it and appends to it; it outlives that session
  * while forks still read it. One a truncate leaves to forks is renamed <id>#<revision> (lua/history.lua).

@@ -5,7 +5,7 @@
  * flag and a value, written `name?` below. Times are Redis server clock milliseconds.
  */
 import type { Cut } from "../truncate.js";
-import type { ContextWindow, ForkRequest, NewSession, SessionChanges, StoredMessage } from "../types.js";
+import type { ContextWindow, ForkRequest, NewSession, RestoreRequest, SessionChanges, StoredMessage } from "../types.js";
 import type { Arg } from "./batcher.js";
 import {
   elements,
@@ -260,6 +260,39 @@ export const truncate: Operation<TruncateInput, Truncated | Failure> = {
       removed: integer(r[5]),
     };
   },
+};
+
+/**
+ * id, now, created, seen, defaultIdle, cwd, title?, caps, mcp, dirs, maxIdle?, pinned, archived, parent?,
+ * forked?, source?, at ("" without a source), nonce → Created | idTaken, or of the source: missing,
+ * redirect, noMessage.
+ */
+export const restore: Operation<
+  { request: RestoreRequest; now: number; created: number; seen: number; defaultIdle: number; nonce: string },
+  Created | Failure
+> = {
+  name: "restore",
+  encode: ({ request: { session, shareHistoryOf }, now, created, seen, defaultIdle, nonce }) => [
+    session.sessionId,
+    now,
+    created,
+    seen,
+    defaultIdle,
+    session.cwd,
+    ...optional(session.title),
+    JSON.stringify(session.clientCapabilities ?? null),
+    JSON.stringify(session.mcpServers),
+    JSON.stringify(session.additionalDirectories),
+    ...optional(session.retention.maxIdleMs),
+    flag(session.retention.pinned),
+    flag(session.archived),
+    ...optional(session.parentSessionId),
+    ...optional(session.forkedAtMessageId),
+    ...optional(shareHistoryOf?.sessionId),
+    shareHistoryOf?.atMessageId ?? "",
+    nonce,
+  ],
+  decode: (reply) => replyWithRecord(elements(reply)),
 };
 
 /**

@@ -8,6 +8,7 @@ import {
   LimitExceededError,
   MessageNotFoundError,
   RevisionConflictError,
+  SessionExistsError,
   SessionNotFoundError,
   StoreError,
 } from "../errors.js";
@@ -165,7 +166,7 @@ export function failureError(reply: Failure, sessionId: string, field?: string, 
     case STATUS.noMessage:
       return new MessageNotFoundError(field!, messageId!);
     case STATUS.idTaken:
-      return new StoreError(`session id ${sessionId} is already in use`);
+      return new SessionExistsError(sessionId);
     default:
       return new SessionNotFoundError(sessionId);
   }

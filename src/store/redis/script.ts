@@ -25,6 +25,7 @@ export const OPERATION_NAMES = [
   "due",
   "list",
   "title",
+  "restore",
 ] as const;
 
 export type OperationName = (typeof OPERATION_NAMES)[number];

@@ -23,7 +23,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
-import { LimitExceededError, StoreOpenError, oneLine } from "../errors.js";
+import { LimitExceededError, SessionExistsError, StoreOpenError, oneLine } from "../errors.js";
 import { cutOf } from "../truncate.js";
 import type {
   BackendOptions,
@@ -33,6 +33,7 @@ import type {
   ListPage,
   ListQuery,
   NewSession,
+  RestoreRequest,
   SessionChanges,
   SessionRecord,
   SessionSnapshot,
@@ -153,6 +154,48 @@ export class RedisStore implements SessionStore {
           () => false,
         );
         throw storeError(err, takenBack ? false : "unknown");
+      }
+      this.remember(id, bucket);
+    }
+    return this.records.keep(id, reply.record).record;
+  }
+
+  /**
+   * Where a restored session lives: in its id's bucket, or, sharing a history, with the session it shares
+   * it with, as a fork does. The script there sees only its own bucket, so a session sharing a history
+   * first checks its id is free where lookups start, and its alias is written only if none is there.
+   */
+  async restore(request: RestoreRequest, now: number): Promise<SessionRecord> {
+    const id = request.session.sessionId;
+    const share = request.shareHistoryOf;
+    if (share && (await this.has(id))) throw new SessionExistsError(id);
+    await this.checkCapacity();
+    const input = {
+      request,
+      now: this.clock.server(now),
+      created: this.clock.server(request.session.createdAt),
+      seen: this.clock.server(request.session.lastAccessed),
+      defaultIdle: this.options.maxIdleMs,
+      nonce: nonce(),
+    };
+    const home = this.keys.home(id);
+    const { reply, bucket } = share
+      ? await this.locate(ops.restore, share.sessionId, ops.restore.encode(input))
+      : { reply: await this.run(ops.restore, home, input), bucket: home };
+    if (reply.status === STATUS.idTaken) throw failureError(reply, id);
+    if (reply.status !== STATUS.ok) throw failureError(reply, share!.sessionId, "atMessageId", share!.atMessageId);
+    if (home !== bucket) {
+      let aliased: boolean;
+      try {
+        aliased = (await this.client.set(this.keys.alias(home, id), String(bucket), "NX")) !== null;
+      } catch (err) {
+        await this.takeBack(id, bucket);
+        throw storeError(err, "unknown");
+      }
+      if (!aliased) {
+        // Another import restored this id meanwhile.
+        await this.takeBack(id, bucket);
+        throw new SessionExistsError(id);
       }
       this.remember(id, bucket);
     }
@@ -347,6 +390,11 @@ export class RedisStore implements SessionStore {
     } catch {
       this.client.disconnect();
     }
+  }
+
+  /** Removes a session made here that cannot be reached (no alias); if Redis does not answer, it expires. */
+  private async takeBack(sessionId: string, bucket: number): Promise<void> {
+    await this.run(ops.remove, bucket, { sessionId }).catch(() => {});
   }
 
   private forget(sessionId: string): void {

@@ -6,6 +6,7 @@ import {
   LimitExceededError,
   MessageNotFoundError,
   RevisionConflictError,
+  SessionExistsError,
   SessionNotFoundError,
   StoreOpenError,
   oneLine,
@@ -22,6 +23,7 @@ import type {
   ListQuery,
   MaybePromise,
   NewSession,
+  RestoreRequest,
   SessionChanges,
   SessionRecord,
   SessionSnapshot,
@@ -233,6 +235,26 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  restore(request: RestoreRequest, now: number): MaybePromise<SessionRecord> {
+    return this.transactions.write(() => {
+      const { session: input, shareHistoryOf: share } = request;
+      if (this.find(input.sessionId, true)) throw new SessionExistsError(input.sessionId);
+      let segment: Omit<Segment, "id"> = { parent: null, base: 0 };
+      let firstPosition = 0;
+      let count = 0;
+      if (share) {
+        const source = this.require(share.sessionId, true);
+        const index = this.history.indexOf(source, share.atMessageId);
+        if (index < 0) throw new MessageNotFoundError("atMessageId", share.atMessageId);
+        count = index + 1;
+        firstPosition = source.first_position;
+        segment = { parent: this.history.forkBase(source, count)!.id, base: source.first_position + count };
+      }
+      this.checkCapacity();
+      return this.insertSession(input, now, segment, firstPosition, count, input.parentSessionId, input.forkedAtMessageId, input);
+    });
+  }
+
   setArchived(sessionId: string, archived: boolean, now: number): MaybePromise<SessionRecord> {
     return this.transactions.write(() => {
       const row = this.require(sessionId);
@@ -365,19 +387,20 @@ export class SqliteStore implements SessionStore {
     messageCount: number,
     parentSessionId: string | null,
     forkedAtMessageId: string | null,
+    restored?: { createdAt: number; lastAccessed: number; archived: boolean },
   ): SessionRecord {
     const row: SessionRow = {
       seq: 0,
       session_id: input.sessionId,
       cwd: input.cwd,
       title: input.title,
-      created_at: now,
-      last_accessed: now,
+      created_at: restored?.createdAt ?? now,
+      last_accessed: restored?.lastAccessed ?? now,
       client_capabilities: JSON.stringify(input.clientCapabilities ?? null),
       mcp_servers: JSON.stringify(input.mcpServers),
       additional_directories: JSON.stringify(input.additionalDirectories),
       revision: 1,
-      archived: 0,
+      archived: restored?.archived ? 1 : 0,
       max_idle_ms: input.retention.maxIdleMs,
       pinned: input.retention.pinned ? 1 : 0,
       parent_session_id: parentSessionId,

@@ -48,7 +48,7 @@ describe("memory store: real deletion", () => {
       if (r % 97 === 0) for (const id of live()) expect(store.get(id, {}, now).messages.every((m) => m instanceof Buffer)).toBe(true);
     }
     store.expireDue(now + 1_000_000, 1_000_000);
-    expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, segments: 0, messages: 0 });
+    expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, restoredEntries: 0, segments: 0, messages: 0 });
   });
 });
 
@@ -67,7 +67,7 @@ describe("memory store: idle sessions share what they can", () => {
     expect(segments()).toBe(1);
     expect(store.get(b, {}, 4).messages.map((m) => JSON.parse(m.toString()).messageId)).toEqual(["m1"]);
     store.expireDue(10_000, 100);
-    expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, segments: 0, messages: 0 });
+    expect(store.footprint()).toEqual({ sessions: 0, listSlots: 0, idleEntries: 0, restoredEntries: 0, segments: 0, messages: 0 });
   });
 
   it("keeps each session's lists apart when they start out empty", () => {

@@ -17,15 +17,20 @@ local function expire(id, action, phase, order, S)
   end
 end
 if created_before then
+  -- Oldest first from the listing indexes and born, where a restored session (listed as created when it
+  -- was restored) is found by its createdAt: it may be in both, and is expired once.
   local bound = int(tonumber(created_before) * 1024 + 1023)
-  local a = redis.call('ZRANGEBYSCORE', kp .. 'live', '-inf', bound, 'WITHSCORES', 'LIMIT', 0, limit)
-  local b = redis.call('ZRANGEBYSCORE', kp .. 'arch', '-inf', bound, 'WITHSCORES', 'LIMIT', 0, limit)
-  local i, j = 1, 1
-  while #out < limit and (i <= #a or j <= #b) do
-    if j > #b or (i <= #a and tonumber(a[i + 1]) < tonumber(b[j + 1])) then
-      expire(a[i], 'delete', 0, a[i + 1]); i = i + 2
-    else
-      expire(b[j], 'delete', 0, b[j + 1]); j = j + 2
+  local due, done = {}, {}
+  for _, index in ipairs({'live', 'arch', 'born'}) do
+    local entries = redis.call('ZRANGEBYSCORE', kp .. index, '-inf', bound, 'WITHSCORES', 'LIMIT', 0, limit)
+    for j = 1, #entries, 2 do due[#due + 1] = {entries[j], tonumber(entries[j + 1])} end
+  end
+  table.sort(due, function(a, b) return a[2] < b[2] end)
+  for _, d in ipairs(due) do
+    if #out >= limit then break end
+    if not done[d[1]] then
+      done[d[1]] = true
+      expire(d[1], 'delete', 0, int(d[2]))
     end
   end
 end

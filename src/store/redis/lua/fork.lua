@@ -18,13 +18,7 @@ if at then
 elseif n > 0 then
   forked = string.sub(entry_at(ch, st + n - 1), 2)
 end
-local cut = st + count
-local base
-if count > 0 then
-  for k = 1, #ch do
-    if cut > ch[k].base then base = ch[k]; break end
-  end
-end
+local cut, base = fork_point(ch, st, count)
 if not title_set then title = p[1] or nil end
 local score = creation_score(now)
 local fields = {'cwd', cwd, 'caps', p[2], 'mcp', mcp, 'dirs', p[3], 'created', int(now), 'seen', int(now), 'n', count, 'rev', 1,

@@ -83,6 +83,18 @@ local function slice(ch, start, stop, from, count)
   return chunks
 end
 
+-- Where a session sharing the first `count` of the visible messages of chain ch (starting at st) begins:
+-- the absolute position after them, and the segment holding the last of them (nil when count is 0).
+local function fork_point(ch, st, count)
+  local cut = st + count
+  if count > 0 then
+    for k = 1, #ch do
+      if cut > ch[k].base then return cut, ch[k] end
+    end
+  end
+  return cut, nil
+end
+
 -- The d: entry (role letter and message id) at absolute position p.
 local function entry_at(ch, p)
   for k = 1, #ch do

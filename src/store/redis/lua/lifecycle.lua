@@ -55,6 +55,7 @@ local function delete_session(S)
   local id, head = S.id, S.head
   if S.arch == '1' then redis.call('ZREM', kp .. 'arch', id) else redis.call('ZREM', kp .. 'live', id) end
   redis.call('ZREM', kp .. 'idle', id)
+  redis.call('ZREM', kp .. 'born', id)
   redis.call('DEL', key('s', id))
   head.owned = false
   if redis.call('EXISTS', key('c', id)) == 1 then
