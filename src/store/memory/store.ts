@@ -1,3 +1,4 @@
+import { ChangeFanout } from "../change-fanout.js";
 import { CreationIndex } from "./creation-index.js";
 import { encodeCursor, sequenceBelow } from "../cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
@@ -5,6 +6,7 @@ import { CwdMismatchError, LimitExceededError, MessageNotFoundError, RevisionCon
 import { History, HistoryStats } from "./history.js";
 import { DEFAULT_RETENTION } from "../types.js";
 import type {
+  ChangeListener,
   ContextWindow,
   ExpiredSession,
   ForkRequest,
@@ -12,12 +14,14 @@ import type {
   ListQuery,
   NewSession,
   RetentionPolicy,
+  SessionChange,
   SessionChanges,
   SessionRecord,
   SessionSnapshot,
   SessionStore,
   StoredMessage,
   StoreOptions,
+  Subscription,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
@@ -58,6 +62,7 @@ export class MemoryStore implements SessionStore {
   private readonly byCreation = new CreationIndex<MemorySession>();
   private nextSeq = 1;
   private readonly historyStats = new HistoryStats();
+  private readonly subscribers = new ChangeFanout();
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -117,6 +122,14 @@ export class MemoryStore implements SessionStore {
     session.history.append(appended);
     if (changing) session.revision++;
     this.access(session, now);
+    if (appended.length > 0) {
+      this.reportChange(session, () => ({
+        type: "appended",
+        messages: session.history.slice(session.history.length - appended.length, appended.length),
+        trimmed: drop,
+      }));
+    }
+    if (changes.length > 0) this.reportChange(session, () => ({ type: "updated", session: record(session) }));
     return { session: record(session), appended: fresh.length, trimmed: drop };
   }
 
@@ -127,6 +140,7 @@ export class MemoryStore implements SessionStore {
     for (const change of apply) change();
     if (apply.length > 0) session.revision++;
     this.access(session, now);
+    if (apply.length > 0) this.reportChange(session, () => ({ type: "updated", session: record(session) }));
     return record(session);
   }
 
@@ -136,6 +150,7 @@ export class MemoryStore implements SessionStore {
       this.byCreation.archiveChanging(session, archived);
       session.archived = archived;
       session.revision++;
+      this.reportChange(session, () => ({ type: archived ? "archived" : "unarchived" }));
     }
     if (archived) this.schedule(session);
     else this.access(session, now);
@@ -153,6 +168,7 @@ export class MemoryStore implements SessionStore {
   remove(sessionId: string): boolean {
     const session = this.sessions.get(sessionId);
     if (!session) return false;
+    this.reportChange(session, () => ({ type: "removed" }));
     this.drop(session);
     return true;
   }
@@ -176,6 +192,7 @@ export class MemoryStore implements SessionStore {
     ) {
       if (oldest.createdAt + maxLifetimeMs > now) break;
       expired.push(expiry(oldest, now, "delete"));
+      this.reportChange(oldest, () => ({ type: "expired", action: "delete" }));
       this.drop(oldest);
     }
     for (let due = this.idle.peek(); due && expired.length < limit && due.idleDeadline <= now; due = this.idle.peek()) {
@@ -185,11 +202,26 @@ export class MemoryStore implements SessionStore {
         due.archived = true;
         due.revision++;
         this.idle.delete(due);
+        this.reportChange(due, () => ({ type: "expired", action: "archive" }));
       } else {
+        this.reportChange(due, () => ({ type: "expired", action: "delete" }));
         this.drop(due);
       }
     }
     return expired;
+  }
+
+  subscribe(sessionId: string, afterMessageId: string | undefined, listener: ChangeListener): Subscription {
+    const session = this.require(sessionId);
+    let messages: Buffer[] = [];
+    if (afterMessageId !== undefined) {
+      const index = session.history.indexOf(afterMessageId);
+      if (index < 0) throw new MessageNotFoundError("afterMessageId", afterMessageId);
+      messages = session.history.slice(index + 1, Infinity);
+    }
+    const subscriber = this.subscribers.add(sessionId, listener);
+    this.subscribers.start(subscriber, session.revision, session.history.length);
+    return { session: record(session), messages, close: () => this.subscribers.remove(subscriber) };
   }
 
   footprint(): Record<string, number> {
@@ -236,6 +268,20 @@ export class MemoryStore implements SessionStore {
     this.byCreation.add(session);
     this.schedule(session);
     return session;
+  }
+
+  /**
+   * Every change a subscriber hears of goes out through here, once the session shows it (revision and
+   * count after it). The change is made only when someone listens.
+   */
+  private reportChange(session: MemorySession, change: () => SessionChange): void {
+    if (!this.subscribers.watching(session.sessionId)) return;
+    this.subscribers.publish({
+      sessionId: session.sessionId,
+      revision: session.revision,
+      messageCount: session.history.length,
+      change: change(),
+    });
   }
 
   private checkCapacity(): void {

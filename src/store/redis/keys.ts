@@ -16,6 +16,7 @@
  *   live, arch   the listing indexes, active and archived, scored by creation (sorted sets)
  *   idle         idle deadlines, Redis server clock ms (sorted set)
  *   events       expiries, for every sidecar to announce (stream)
+ *   changes      changes to watched sessions, for subscribed sidecars (stream; lua/feed.lua)
  * A segment is named after the session that created it and appends to it; it outlives that session
  * while forks still read it.
  */
@@ -65,7 +66,7 @@ export class KeyLayout {
     return `${this.bucketPrefixes[b]}a:${sessionId}`;
   }
 
-  index(b: number, name: "live" | "arch" | "idle" | "events"): string {
+  index(b: number, name: "live" | "arch" | "idle" | "events" | "changes"): string {
     return `${this.bucketPrefixes[b]}${name}`;
   }
 
@@ -74,8 +75,8 @@ export class KeyLayout {
     return `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
   }
 
-  /** Keys that are not session data: the layout record and the expiry streams (capped, not per session). */
+  /** Keys that are not session data: the layout record, the expiry and change streams (capped, not per session). */
   isBookkeeping(key: string): boolean {
-    return key === this.config || key.endsWith("}:events");
+    return key === this.config || key.endsWith("}:events") || key.endsWith("}:changes");
   }
 }

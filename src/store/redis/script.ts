@@ -23,12 +23,14 @@ export const OPERATION_NAMES = [
   "count",
   "due",
   "list",
+  "subscribe",
+  "watch",
 ] as const;
 
 export type OperationName = (typeof OPERATION_NAMES)[number];
 
 /** The helpers' files, in this order: each defines what the later ones use. */
-const HELPERS = ["shared", "base", "arguments", "session", "history", "lifecycle", "changes"];
+const HELPERS = ["shared", "base", "arguments", "session", "history", "lifecycle", "feed", "changes"];
 
 const LUA_FOLDER = new URL("./lua/", import.meta.url);
 
