@@ -19,6 +19,8 @@ export interface Config {
   redisBuckets: number;
   /** How long to wait for the store at start-up; 0 = fail at once. */
   storeWaitMs: number;
+  /** Bytes of subscription notifications held per connection while its client is not reading. */
+  maxNotificationBacklogBytes: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -36,4 +38,5 @@ export const DEFAULT_CONFIG: Config = {
   redisPrefix: "acp-sessions:",
   redisBuckets: 16,
   storeWaitMs: 0,
+  maxNotificationBacklogBytes: 16 * 1024 * 1024,
 };

@@ -30,6 +30,7 @@ export function sidecarOptions(config: Config): SidecarOptions {
     redisBuckets: config.redisBuckets,
     storeWait: config.storeWaitMs,
     logLevel: config.logLevel,
+    maxNotificationBacklog: config.maxNotificationBacklogBytes,
   };
 }
 
