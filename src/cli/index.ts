@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand } from "./commands.js";
+import { callCommand, CommandError, lsCommand, rmCommand, schemaCommand, showCommand, watchCommand } from "./commands.js";
 import { addConfigOptions, configFrom } from "./options.js";
 import type { Config } from "../config.js";
 import { runServer } from "../main.js";
@@ -11,7 +11,7 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
   const program = new Command("acp-sessions")
     .description(
       "A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).\n" +
-        "With no command it serves stdio; call, ls, show and rm spawn a sidecar with these options and talk to it.",
+        "With no command it serves stdio; call, ls, show, rm and watch spawn a sidecar with these options and talk to it.",
     )
     .version(VERSION, "-V, --version")
     // Usage errors reach run() as exceptions, in every command, to exit with code 2.
@@ -55,6 +55,19 @@ function addCommands(program: Command): void {
     .command("rm <sessionId>")
     .description("remove a session")
     .action(async (sessionId: string) => print(await rmCommand(config(), sessionId)));
+  program
+    .command("watch <sessionId>")
+    .description("print each change to a session as it happens, made by any sidecar sharing the store, until interrupted")
+    .option("--json", "print each change as one line of JSON (session/changed's params)")
+    .action(async (sessionId: string, opts: { json?: boolean }) => {
+      const stop = new Promise((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+        // A reader that has gone (`watch | head`) ends the watch quietly.
+        process.stdout.once("error", resolve);
+      });
+      await watchCommand(config(), sessionId, opts.json ?? false, (line) => process.stdout.write(line + "\n"), stop);
+    });
   program
     .command("schema")
     .description("print a JSON Schema (draft 2020-12) of every method's params and result and of every notification")
