@@ -28,7 +28,8 @@ export const WATCH_MS = 30_000;
 const RENEW_MS = WATCH_MS / 3;
 /** How long one XREAD waits for an entry: it bounds how late a renewal's check runs. */
 const BLOCK_MS = 1000;
-const READ_COUNT = 1000;
+/** Entries read at once: each may carry a whole update's messages, so few. */
+const READ_COUNT = 100;
 /** Between attempts while Redis cannot be read. */
 const RETRY_MS = 250;
 

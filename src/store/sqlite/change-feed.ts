@@ -11,8 +11,9 @@ const POLL_MS = 20;
 /** How long a watch lasts unless renewed; renewed at a third of that. */
 export const WATCH_MS = 30_000;
 const RENEW_MS = WATCH_MS / 3;
-/** Log entries read at once. */
+/** Log entries read at once, at most, and about as many bytes of messages: the rest after a turn of the event loop. */
 const READ_LIMIT = 1000;
+const READ_BYTES = 4 * 1024 * 1024;
 
 /** Where every watched session of this connection stood when its watches were renewed, and how far the log went then. */
 export interface WatchRenewal {
@@ -38,6 +39,9 @@ export class SqliteChangeFeed {
   private version: unknown;
   private pollTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  private readScheduled = false;
+  /** A read was due while this connection's own transaction was open: it runs after the commit. */
+  private readWanted = false;
   private failing = false;
 
   constructor(
@@ -69,7 +73,7 @@ export class SqliteChangeFeed {
 
   /** After a commit of this connection: what it logged is read at once. */
   committed(): void {
-    if (!this.log.written || this.fanout.empty) return;
+    if (this.fanout.empty || !(this.log.written || this.readWanted)) return;
     this.log.written = false;
     this.read();
   }
@@ -78,23 +82,34 @@ export class SqliteChangeFeed {
     this.stopTimers();
   }
 
-  /** Reads every log entry after the cursor; only outside this connection's own open transaction. */
+  /** Reads the log after the cursor, a part at a time; only outside this connection's own open transaction. */
   private read(): void {
-    if (this.fanout.empty || this.transactions.batchOpen) return;
+    if (this.fanout.empty) return;
+    if (this.transactions.batchOpen) {
+      this.readWanted = true;
+      return;
+    }
+    this.readWanted = false;
+    let more = false;
     try {
-      for (;;) {
-        const entries = this.transactions.read(() => this.log.read(this.cursor, READ_LIMIT));
-        for (const { id, event } of entries) {
-          this.cursor = id;
-          this.fanout.publish(event);
-        }
-        if (entries.length < READ_LIMIT) break;
+      const part = this.transactions.read(() => this.log.read(this.cursor, READ_LIMIT, READ_BYTES));
+      for (const { id, event } of part.entries) {
+        this.cursor = id;
+        this.fanout.publish(event);
       }
+      more = part.more;
       if (this.failing) this.logger.info("sqlite: reading the change log again");
       this.failing = false;
     } catch (err) {
       if (!this.failing) this.logger.warn(`sqlite: cannot read the change log (${oneLine(err)}); retrying`);
       this.failing = true;
+    }
+    if (more && !this.readScheduled) {
+      this.readScheduled = true;
+      setImmediate(() => {
+        this.readScheduled = false;
+        this.read();
+      });
     }
   }
 

@@ -29,9 +29,7 @@ export class ChangeLog {
 
   constructor(db: BetterSqlite3.Database) {
     this.insert = db.prepare("INSERT INTO changes (at, session_id, revision, message_count, change, messages) VALUES (?, ?, ?, ?, ?, ?)");
-    this.after = db
-      .prepare("SELECT id, session_id, revision, message_count, change, messages FROM changes WHERE id > ? ORDER BY id LIMIT ?")
-      .raw();
+    this.after = db.prepare("SELECT id, session_id, revision, message_count, change, messages FROM changes WHERE id > ? ORDER BY id").raw();
     this.newest = db.prepare("SELECT coalesce(max(id), 0) FROM changes").pluck();
     // Never the newest entry: with it gone the next id could be one a reader has already passed.
     this.prune = db.prepare(
@@ -58,14 +56,23 @@ export class ChangeLog {
     this.written = true;
   }
 
-  /** Up to `limit` entries after `id`, oldest first. */
-  read(id: number, limit: number): LogEntry[] {
-    const rows = this.after.all(id, limit) as [number, string, number, number, string, Buffer | null][];
-    return rows.map(([entry, sessionId, revision, messageCount, text, messages]) => {
+  /**
+   * Entries after `id`, oldest first: up to `limit` of them or, about, `maxBytes` of messages, so that
+   * a reader far behind never holds the whole log at once. `more`: some are left.
+   */
+  read(id: number, limit: number, maxBytes: number): { entries: LogEntry[]; more: boolean } {
+    const entries: LogEntry[] = [];
+    let bytes = 0;
+    const rows = this.after.iterate(id) as IterableIterator<[number, string, number, number, string, Buffer | null]>;
+    for (const [entry, sessionId, revision, messageCount, text, messages] of rows) {
       const change = JSON.parse(text) as SessionChange;
       if (change.type === "appended") change.messages = splitLines(messages);
-      return { id: entry, event: { sessionId, revision, messageCount, change } };
-    });
+      entries.push({ id: entry, event: { sessionId, revision, messageCount, change } });
+      bytes += messages?.length ?? 0;
+      // Leaving the loop early closes the statement.
+      if (entries.length >= limit || bytes >= maxBytes) return { entries, more: true };
+    }
+    return { entries, more: false };
   }
 
   /** The newest entry's id (0 for none): a reader that has read up to it has read everything logged. */
