@@ -1,7 +1,7 @@
 import type { Logger } from "../log.js";
 import { AnswerThen } from "../rpc/connection.js";
 import { NotificationBacklog, type NotificationOutput } from "../rpc/notification-backlog.js";
-import type { ChangeEvent, SessionStore, Subscription } from "../store/types.js";
+import type { ChangeEvent, MaybePromise, SessionStore, Subscription } from "../store/types.js";
 import { acpNotifications, changedNotification } from "./encode-change.js";
 import type { SubscribeSessionResult } from "./schemas.js";
 
@@ -49,15 +49,16 @@ export class Subscriptions {
   }
 
   /** Subscribes once per session: a repeat answers where the session stands and catches nothing up. */
-  subscribe(sessionId: string, afterMessageId: string | undefined, acpUpdates: boolean): Promise<AnswerThen> | AnswerThen {
+  subscribe(sessionId: string, afterMessageId: string | undefined, acpUpdates: boolean): MaybePromise<AnswerThen | SubscribeSessionResult> {
     const existing = this.followed.get(sessionId);
     if (existing) {
+      // The store checks the session and afterMessageId, and says where the session stands.
       return settle(
         this.store.subscribe(sessionId, afterMessageId, () => {}),
         (probe) => {
           probe.close();
           existing.acpUpdates = acpUpdates;
-          return new AnswerThen(answer(probe), () => {});
+          return answer(probe);
         },
       );
     }
