@@ -7,6 +7,7 @@
  * - resident memory per idle session, with 100,000 sessions;
  * - session/load replay of a 100,000-message session: messages/s and the sidecar's peak RSS;
  * - session/load of that session's last 100 messages against a full load of 100, each store (tail-replay.ts).
+ * - live observers across sidecars (observers.ts).
  *
  * The client pre-encodes every request and only counts response lines (it never parses them in the
  * timed part), so it is not the bottleneck. Throughput is the best of a few rounds, taken in turn.
@@ -17,6 +18,7 @@ import { availableParallelism, cpus } from "node:os";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { MemoryStore } from "../src/store/memory/store.js";
+import { benchObservers } from "./observers.js";
 import { benchRedis } from "./redis.js";
 import { benchSqlite } from "./sqlite.js";
 import { forkCost, listPastArchived, reaperPass, truncateCost } from "./store-ops.js";
@@ -381,5 +383,10 @@ table(
   "Redis store (a local redis-server)",
   ["measure", "value"],
   (await benchRedis()).map((r) => [r.name, r.value]),
+);
+table(
+  "Live observers (session/subscribe): SQLite and a local redis-server",
+  ["measure", "value"],
+  (await benchObservers()).map((r) => [r.name, r.value]),
 );
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);

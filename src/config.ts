@@ -20,6 +20,8 @@ export interface Config {
   redisBuckets: number;
   /** How long to wait for the store at start-up; 0 = fail at once. */
   storeWaitMs: number;
+  /** Bytes of subscription notifications held per connection while its client is not reading. */
+  maxNotificationBacklogBytes: number;
 }
 
 /** What the store is told of the configuration: the sidecar's and the import command's store alike. */
@@ -53,4 +55,5 @@ export const DEFAULT_CONFIG: Config = {
   redisPrefix: "acp-sessions:",
   redisBuckets: 16,
   storeWaitMs: 0,
+  maxNotificationBacklogBytes: 16 * 1024 * 1024,
 };

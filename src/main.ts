@@ -7,6 +7,7 @@ import { storeErrorToRequestError } from "./protocol/errors.js";
 import { sessionMethods } from "./protocol/handlers.js";
 import { Notification } from "./protocol/methods.js";
 import type { SessionExpired } from "./protocol/schemas.js";
+import { Subscriptions } from "./protocol/subscriptions.js";
 import { Reaper } from "./reaper.js";
 import { RpcConnection, type MethodEntry } from "./rpc/connection.js";
 import { createStore, isRedisStore } from "./store/index.js";
@@ -51,6 +52,17 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
 
   const writer = new FrameWriter({ write: (chunk) => stdout.write(chunk) });
   const encoder = new SessionEncoder(config.maxSessionAgeMs);
+  const subscriptions = new Subscriptions(
+    store,
+    {
+      get blocked() {
+        return writer.blocked;
+      },
+      send: (pieces) => connection.send(pieces),
+    },
+    config.maxNotificationBacklogBytes,
+    log,
+  );
   const methods = new Map(
     sessionMethods({
       encoder,
@@ -60,6 +72,7 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
       version,
       maxIdleMs: config.maxSessionAgeMs,
       maxContentBytes: config.maxContentBytes,
+      subscriptions,
     }),
   );
   if (process.env.ACP_SESSIONS_FAULT_INJECTION === "1") methods.set(FAULT_METHOD, faultMethod);
@@ -69,6 +82,7 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
     log,
     mapError: storeErrorToRequestError,
     onPause: (paused) => (paused ? stdin.pause() : stdin.resume()),
+    onDrained: () => subscriptions.drained(),
   });
   stdout.on("drain", () => connection.outputDrained());
 
@@ -116,6 +130,7 @@ export async function serve(config: Config, io: Io, version: string): Promise<Se
     reader.end();
     void (async () => {
       await connection.idle();
+      subscriptions.closeAll();
       await reaper.stop();
       await store.close();
       await new Promise<void>((resolve) => stdout.write("", () => resolve()));

@@ -1,7 +1,7 @@
 import { createReadStream, openSync } from "node:fs";
-import { ConnectionClosedError, SessionClient, SessionClientError, type SidecarOptions } from "../client/index.js";
+import { ConnectionClosedError, SessionClient, SessionClientError, type SessionChanged, type SidecarOptions } from "../client/index.js";
 import { exportSessions, type ExportFormat } from "./export.js";
-import { formatConversation, formatSessionTable } from "./format.js";
+import { formatChange, formatConversation, formatSessionTable } from "./format.js";
 import { Output } from "./output.js";
 import { backendOptions, storeOptions, type Config } from "../config.js";
 import { createLogger } from "../log.js";
@@ -37,6 +37,7 @@ export function sidecarOptions(config: Config): SidecarOptions {
     redisBuckets: config.redisBuckets,
     storeWait: config.storeWaitMs,
     logLevel: config.logLevel,
+    maxNotificationBacklog: config.maxNotificationBacklogBytes,
   };
 }
 
@@ -91,6 +92,33 @@ export async function rmCommand(config: Config, sessionId: string): Promise<stri
   const { removed } = await withSidecar(config, (client) => client.removeSession({ sessionId }));
   if (!removed) throw new CommandError(`no session ${sessionId}`);
   return `removed ${sessionId}`;
+}
+
+/**
+ * Prints each change to a session as it happens (`--json`: each session/changed's params, one JSON
+ * line each) until `stop` resolves or the session is gone.
+ */
+export async function watchCommand(
+  config: Config,
+  sessionId: string,
+  json: boolean,
+  print: (line: string) => void,
+  stop: Promise<unknown>,
+): Promise<void> {
+  await withSidecar(config, async (client) => {
+    let gone!: () => void;
+    const ended = new Promise<void>((resolve) => (gone = resolve));
+    const closed = new Promise<void>((resolve) => client.once("close", resolve));
+    const onChange = (changed: SessionChanged) => {
+      if (json) print(JSON.stringify(changed));
+      else for (const line of formatChange(changed)) print(line);
+      const { change } = changed;
+      if (change.type === "removed" || (change.type === "expired" && change.action === "delete")) gone();
+    };
+    const unsubscribe = await client.subscribe(sessionId, onChange);
+    await Promise.race([stop, ended, closed]);
+    await unsubscribe().catch(() => {});
+  });
 }
 
 export function schemaCommand(version: string): string {

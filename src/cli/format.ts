@@ -1,4 +1,4 @@
-import type { Message, Session, SessionInfo } from "../protocol/schemas.js";
+import type { Message, Session, SessionChanged, SessionInfo } from "../protocol/schemas.js";
 
 /** `ls`: one row per session, columns aligned, message counts right-aligned. */
 export function formatSessionTable(sessions: SessionInfo[], now: number): string {
@@ -76,5 +76,30 @@ export function summariseBlock(block: unknown): string {
       return `[resource ${b.resource?.uri ?? ""}]`;
     default:
       return `[${b.type}]`;
+  }
+}
+
+/**
+ * `watch`: a change as lines to print, one per appended message (as `show` prints it, on one line)
+ * and one for any other change.
+ */
+export function formatChange({ revision, messageCount, change }: SessionChanged): string[] {
+  const count = `${messageCount} message${messageCount === 1 ? "" : "s"}`;
+  switch (change.type) {
+    case "appended":
+      return change.messages.map((message) => formatMessage(message).replace(/\s*\n\s*/g, " ⏎ "));
+    case "updated":
+      return [`-- updated (revision ${revision}): title ${JSON.stringify(change.session.title)}, ${count}`];
+    case "truncated":
+      return [`-- truncated (revision ${revision}): ${change.removed} removed, ${count} left`];
+    case "archived":
+    case "unarchived":
+      return [`-- ${change.type} (revision ${revision})`];
+    case "removed":
+      return [`-- removed`];
+    case "expired":
+      return [`-- expired (${change.action === "delete" ? "deleted" : "archived"})`];
+    case "lagged":
+      return [`-- missed some changes: now at revision ${revision}, ${count} (acp-sessions show reads it whole)`];
   }
 }

@@ -1,5 +1,15 @@
 import { Command, CommanderError, Option } from "commander";
-import { callCommand, CommandError, exportCommand, importCommand, lsCommand, rmCommand, schemaCommand, showCommand } from "./commands.js";
+import {
+  callCommand,
+  CommandError,
+  exportCommand,
+  importCommand,
+  lsCommand,
+  rmCommand,
+  schemaCommand,
+  showCommand,
+  watchCommand,
+} from "./commands.js";
 import type { ExportFormat } from "./export.js";
 import { addInspectCommand } from "./inspect.js";
 import { addConfigOptions, configFrom, wholeNumber } from "./options.js";
@@ -13,7 +23,7 @@ export function buildProgram(onServe: (config: Config) => Promise<void>): Comman
   const program = new Command("acp-sessions")
     .description(
       "A session store for ACP agents and editors: JSON-RPC 2.0 over stdio (newline-delimited, or LSP framing).\n" +
-        "With no command it serves stdio; call, ls, show and rm spawn a sidecar with these options and talk to it.",
+        "With no command it serves stdio; call, ls, show, rm and watch spawn a sidecar with these options and talk to it.",
     )
     .version(VERSION, "-V, --version")
     // Usage errors reach run() as exceptions, in every command, to exit with code 2.
@@ -102,6 +112,19 @@ function addCommands(program: Command): void {
       const { summary, skipped } = await importCommand(config(), file, opts.overdue, report);
       await print(summary);
       if (skipped > 0) throw new CommandError(`${skipped === 1 ? "a line was" : `${skipped} lines were`} skipped`);
+    });
+  program
+    .command("watch <sessionId>")
+    .description("print each change to a session as it happens, made by any sidecar sharing the store, until interrupted")
+    .option("--json", "print each change as one line of JSON (session/changed's params)")
+    .action(async (sessionId: string, opts: { json?: boolean }) => {
+      const stop = new Promise((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+        // A reader that has gone (`watch | head`) ends the watch quietly.
+        process.stdout.once("error", resolve);
+      });
+      await watchCommand(config(), sessionId, opts.json ?? false, (line) => process.stdout.write(line + "\n"), stop);
     });
   program
     .command("schema")

@@ -99,6 +99,15 @@ export function addConfigOptions(program: Command): Command {
         .choices(["reject", "trim"])
         .default(d.onContextFull),
     )
+    .addOption(
+      option(
+        "--max-notification-backlog <bytes>",
+        "subscription notifications held for a client that is not reading; past it a session's are dropped for one `lagged`",
+        "MAX_NOTIFICATION_BACKLOG",
+      )
+        .argParser(positiveInt)
+        .default(d.maxNotificationBacklogBytes, "16 MiB"),
+    )
     .addOption(option("--log-level <level>", "what goes to stderr", "LOG_LEVEL").choices(LOG_LEVELS).default(d.logLevel));
 }
 
@@ -118,6 +127,7 @@ export function configFrom(opts: Record<string, unknown>): Config {
     redisPrefix: String(opts.redisPrefix),
     redisBuckets: opts.redisBuckets as number,
     storeWaitMs: opts.storeWait as number,
+    maxNotificationBacklogBytes: opts.maxNotificationBacklog as number,
     logLevel: opts.logLevel as LogLevel,
   };
 }

@@ -43,8 +43,10 @@ export interface CloseOptions {
 export interface SessionClientEvents {
   /** The reaper removed (or archived) a session. */
   expired: [T.SessionExpired];
-  /** A message chunk replayed by `session/load`. */
+  /** A message chunk replayed by `session/load`, or sent live to a subscription with `acpUpdates`. */
   sessionUpdate: [T.SessionNotification];
+  /** A change to a session this connection subscribed to (`session/changed`). */
+  changed: [T.SessionChanged];
   /** The connection has ended; every request still pending has failed with a `ConnectionClosedError`. */
   close: [];
 }
@@ -61,6 +63,8 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
   /** Resolves once the spawned sidecar has exited and its output is closed. */
   readonly #childGone: Promise<void>;
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Local subscribers per session: the sidecar keeps one subscription, ended when the last goes. */
+  readonly #subscribers = new Map<string, number>();
   /** Messages vscode-jsonrpc has taken from its queue and handled. */
   #handled = 0;
   #ending: ConnectionClosedError | undefined;
@@ -87,6 +91,7 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     });
     this.#connection.onNotification(Notification.sessionExpired, (params: T.SessionExpired) => this.#notify("expired", params));
     this.#connection.onNotification(Notification.sessionUpdate, (params: T.SessionNotification) => this.#notify("sessionUpdate", params));
+    this.#connection.onNotification(Notification.sessionChanged, (params: T.SessionChanged) => this.#notify("changed", params));
     // After a dropped or garbled line, answers can no longer be matched to requests with certainty.
     this.#reader.onError((err) => this.#end(new ConnectionClosedError(`the connection failed: ${err.message}`, undefined, { cause: err })));
     if (child) {
@@ -249,6 +254,50 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     return this.request(Method.sessionUnarchive, params);
   }
 
+  /**
+   * Follows a session (`session/subscribe`): `onChange` hears every change to it, made by anyone
+   * sharing the store, starting with the messages after `afterMessageId` when given, until the
+   * returned function is called or the session is gone. The function carries where the session stood
+   * (`revision`, `messageCount`). Several subscriptions to one session share the sidecar's one (a
+   * later one gets no catch-up), which ends when the last is called.
+   */
+  async subscribe(
+    sessionId: string,
+    onChange: (change: T.SessionChanged) => void,
+    options: Omit<T.SubscribeSessionParams, "sessionId"> = {},
+  ): Promise<(() => Promise<void>) & T.SubscribeSessionResult> {
+    let ended = false;
+    const end = () => {
+      if (ended) return false;
+      ended = true;
+      this.off("changed", listener);
+      const left = (this.#subscribers.get(sessionId) ?? 1) - 1;
+      if (left > 0) this.#subscribers.set(sessionId, left);
+      else this.#subscribers.delete(sessionId);
+      return left === 0;
+    };
+    // Listening before asking: the first changes follow the answer at once.
+    const listener = (change: T.SessionChanged) => {
+      if (change.sessionId !== sessionId || ended) return;
+      const gone = change.change.type === "removed" || (change.change.type === "expired" && change.change.action === "delete");
+      if (gone) end();
+      onChange(change);
+    };
+    this.on("changed", listener);
+    this.#subscribers.set(sessionId, (this.#subscribers.get(sessionId) ?? 0) + 1);
+    let result: T.SubscribeSessionResult;
+    try {
+      result = await this.request(Method.sessionSubscribe, { ...options, sessionId });
+    } catch (err) {
+      end();
+      throw err;
+    }
+    const unsubscribe = async () => {
+      if (end() && !this.#ending) await this.request(Method.sessionUnsubscribe, { sessionId });
+    };
+    return Object.assign(unsubscribe, result);
+  }
+
   /** Any method by name: typed for the sidecar's own, `unknown` for anything else. */
   request<M extends T.MethodName>(method: M, params: T.ParamsOf<M>): Promise<T.ResultOf<M>>;
   request(method: string, params?: unknown): Promise<unknown>;
@@ -291,7 +340,7 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
   }
 
   /** A listener that throws does so out of the event loop, as with any Node event, not into vscode-jsonrpc. */
-  #notify<E extends "expired" | "sessionUpdate">(event: E, ...args: SessionClientEvents[E]): void {
+  #notify<E extends "expired" | "sessionUpdate" | "changed">(event: E, ...args: SessionClientEvents[E]): void {
     try {
       this.emit(event, ...args);
     } catch (err) {

@@ -22,6 +22,8 @@ export interface SidecarOptions {
   redisBuckets?: number;
   storeWait?: Duration;
   logLevel?: LogLevel;
+  /** Bytes of subscription notifications held for a client that is not reading (default 16 MiB). */
+  maxNotificationBacklog?: number;
 }
 
 const FLAGS = {
@@ -39,6 +41,7 @@ const FLAGS = {
   redisBuckets: "--redis-buckets",
   storeWait: "--store-wait",
   logLevel: "--log-level",
+  maxNotificationBacklog: "--max-notification-backlog",
 } as const satisfies Record<keyof Required<SidecarOptions>, `--${string}`>;
 
 /** The command-line arguments that give a sidecar these settings. */

@@ -2,7 +2,7 @@ import type { Method } from "../protocol/methods.js";
 import type { ParamsOf, ResultOf } from "../protocol/method-schemas.js";
 
 export type { MethodName, ParamsOf, ResultOf } from "../protocol/method-schemas.js";
-export type { Message, Session, SessionExpired, SessionInfo } from "../protocol/schemas.js";
+export type { Message, Session, SessionChanged, SessionExpired, SessionInfo } from "../protocol/schemas.js";
 /** A replayed message chunk arrives as ACP's own `session/update` notification. */
 export type { SessionNotification } from "@agentclientprotocol/sdk";
 
@@ -40,3 +40,6 @@ export type ArchiveSessionParams = ParamsOf<typeof Method.sessionArchive>;
 export type UnarchiveSessionParams = ParamsOf<typeof Method.sessionUnarchive>;
 /** The `{}` that delete, resume, close, archive and unarchive answer. */
 export type EmptyResult = ResultOf<typeof Method.sessionDelete>;
+export type SubscribeSessionParams = ParamsOf<typeof Method.sessionSubscribe>;
+export type SubscribeSessionResult = ResultOf<typeof Method.sessionSubscribe>;
+export type UnsubscribeSessionParams = ParamsOf<typeof Method.sessionUnsubscribe>;

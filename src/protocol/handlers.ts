@@ -9,6 +9,7 @@ import { flatUuid } from "./ids.js";
 import { METHOD_SCHEMAS } from "./method-schemas.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
+import type { Subscriptions } from "./subscriptions.js";
 import {
   type InitializeResult,
   type ListSessionsResult,
@@ -31,6 +32,8 @@ export interface HandlerDeps {
   /** Largest encoded message accepted, in bytes. */
   maxContentBytes?: number;
   newId?: () => string;
+  /** This connection's subscriptions (session/subscribe); without them those methods are not offered. */
+  subscriptions?: Subscriptions;
 }
 
 const DEFAULT_LIST_LIMIT = 100;
@@ -185,6 +188,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
         const p = parse(Method.sessionClose, params);
         encoder.forget(p.sessionId);
         attached.delete(p.sessionId);
+        deps.subscriptions?.unsubscribe(p.sessionId);
         return then(store.has(p.sessionId), (exists) => {
           if (!exists) throw new SessionNotFoundError(p.sessionId);
           return {};
@@ -289,6 +293,21 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
       },
     },
   };
+  const subscriptions = deps.subscriptions;
+  if (subscriptions) {
+    methods[Method.sessionSubscribe] = {
+      handle(params) {
+        const p = parse(Method.sessionSubscribe, params);
+        return subscriptions.subscribe(p.sessionId, p.afterMessageId, p.acpUpdates ?? false);
+      },
+    };
+    methods[Method.sessionUnsubscribe] = {
+      handle(params) {
+        subscriptions.unsubscribe(parse(Method.sessionUnsubscribe, params).sessionId);
+        return {};
+      },
+    };
+  }
   return new Map(Object.entries(methods));
 }
 

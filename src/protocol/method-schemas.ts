@@ -24,6 +24,8 @@ export const METHOD_SCHEMAS = {
   [Method.sessionUnarchive]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
   [Method.sessionStatus]: { params: S.SessionIdParamsSchema, result: S.SessionStatusResultSchema },
   [Method.sessionSetTitle]: { params: S.SetSessionTitleParamsSchema, result: S.SetSessionTitleResultSchema },
+  [Method.sessionSubscribe]: { params: S.SubscribeSessionParamsSchema, result: S.SubscribeSessionResultSchema },
+  [Method.sessionUnsubscribe]: { params: S.SessionIdParamsSchema, result: S.EmptyResultSchema },
 } as const;
 
 /**
@@ -40,9 +42,20 @@ export const ReplayNotificationSchema = z.object({
   }),
 });
 
+/** What a subscription with acpUpdates sends on a title change: ACP's `session_info_update`. */
+export const SessionInfoUpdateNotificationSchema = z.object({
+  sessionId: z.string(),
+  update: z.object({
+    sessionUpdate: z.literal("session_info_update"),
+    title: z.string().nullable(),
+    updatedAt: z.string().describe("ISO 8601 with milliseconds"),
+  }),
+});
+
 export const NOTIFICATION_SCHEMAS = {
   [Notification.sessionExpired]: S.SessionExpiredSchema,
-  [Notification.sessionUpdate]: ReplayNotificationSchema,
+  [Notification.sessionUpdate]: z.union([ReplayNotificationSchema, SessionInfoUpdateNotificationSchema]),
+  [Notification.sessionChanged]: S.SessionChangedSchema,
 } as const;
 
 export type MethodName = keyof typeof METHOD_SCHEMAS;

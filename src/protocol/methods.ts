@@ -19,10 +19,14 @@ export const Method = {
   sessionTruncate: "session/truncate",
   sessionRemove: "session/remove",
   sessionExport: "session/export",
+  sessionSubscribe: "session/subscribe",
+  sessionUnsubscribe: "session/unsubscribe",
 } as const;
 
 export const Notification = {
   /** ACP's replay notification (client-bound session/update). */
   sessionUpdate: CLIENT_METHODS.session_update,
   sessionExpired: "session/expired",
+  /** A change to a session this connection subscribed to (session/subscribe). */
+  sessionChanged: "session/changed",
 } as const;

@@ -396,6 +396,36 @@ export const ExportedMessageSchema = MessageInputSchema.required({ messageId: tr
 export type ExportedSession = z.infer<typeof ExportedSessionSchema>;
 export type ExportedMessage = z.infer<typeof ExportedMessageSchema>;
 
+// ---- live observers (session/subscribe) ----
+
+export const SubscribeSessionParamsSchema = z.object({
+  sessionId: SessionIdSchema,
+  /** Catch up first: the messages after this one come as the first `appended` changes. */
+  afterMessageId: MessageIdSchema.optional(),
+  /** Also send appended messages and title changes as ACP session/update notifications. */
+  acpUpdates: z.boolean().optional(),
+  _meta: Meta,
+});
+export const SubscribeSessionResultSchema = z.object({ sessionId: z.string(), revision: z.number().int(), messageCount: Count });
+
+export const SessionChangeSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("appended"), messages: z.array(MessageSchema), trimmed: Count.optional() }),
+  z.object({ type: z.literal("updated"), session: SessionInfoSchema }),
+  z.object({ type: z.literal("truncated"), removed: Count }),
+  z.object({ type: z.literal("archived") }),
+  z.object({ type: z.literal("unarchived") }),
+  z.object({ type: z.literal("removed") }),
+  z.object({ type: z.literal("expired"), action: z.enum(["delete", "archive"]) }),
+  z.object({ type: z.literal("lagged"), revision: z.number().int(), messageCount: Count }),
+]);
+
+export const SessionChangedSchema = z.object({
+  sessionId: z.string(),
+  revision: z.number().int().describe("the revision after the change; for removed, expired and lagged, the last the session had"),
+  messageCount: Count,
+  change: SessionChangeSchema,
+});
+
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
 export type NewSessionParams = z.infer<typeof NewSessionParamsSchema>;
 export type GetSessionParams = z.infer<typeof GetSessionParamsSchema>;
@@ -414,3 +444,5 @@ export type UpdateSessionResult = z.infer<typeof UpdateSessionResultSchema>;
 export type TruncateSessionResult = z.infer<typeof TruncateSessionResultSchema>;
 export type ListSessionsResult = z.infer<typeof ListSessionsResultSchema>;
 export type SessionExpired = z.infer<typeof SessionExpiredSchema>;
+export type SubscribeSessionResult = z.infer<typeof SubscribeSessionResultSchema>;
+export type SessionChanged = z.infer<typeof SessionChangedSchema>;

@@ -26,6 +26,18 @@ export interface MethodEntry {
 
 export type MethodTable = ReadonlyMap<string, MethodEntry>;
 
+/**
+ * A handler's result with work to run once its answer has been written: notifications that must come
+ * after it (a subscription's first changes). In a batch, the work runs once the whole array is out.
+ */
+export class AnswerThen {
+  constructor(
+    readonly result: unknown,
+    // Not `then`: a promise resolved with a thenable would call it.
+    readonly after: () => void,
+  ) {}
+}
+
 export interface ConnectionOptions {
   writer: FrameWriter;
   methods: MethodTable;
@@ -41,6 +53,8 @@ export interface ConnectionOptions {
   maxInFlight?: number;
   /** Bytes of answers started and not yet written before the next request waits (default DEFAULT_ANSWER_BUDGET). */
   answerBudget?: number;
+  /** Told when the output has drained, before any waiting request starts (held notifications go first). */
+  onDrained?: () => void;
 }
 
 /**
@@ -79,6 +93,8 @@ interface Batch {
   exclusives: number;
   held: Piece[][];
   opened: boolean;
+  /** Its items' AnswerThen work, run once the array is written. */
+  after: (() => void)[];
 }
 
 interface Job {
@@ -95,6 +111,8 @@ interface Job {
   output: Output;
   /** Bytes charged to the answer budget from its start until its answer is written. */
   charge: number;
+  /** AnswerThen's work, run once its answer is written. */
+  after: (() => void) | undefined;
 }
 
 /**
@@ -150,7 +168,12 @@ export class RpcConnection implements FrameSink {
 
   /** Sends a notification that belongs to no request (e.g. an expiry). */
   notify(method: string, params: unknown): void {
-    this.options.writer.message(encodeNotification(method, params));
+    this.send(encodeNotification(method, params));
+  }
+
+  /** Sends an encoded notification that belongs to no request. */
+  send(pieces: readonly Piece[]): void {
+    this.options.writer.message(pieces);
     this.scheduleFlush();
   }
 
@@ -164,6 +187,7 @@ export class RpcConnection implements FrameSink {
   /** The output stream emitted 'drain': the requests that waited for it start. */
   outputDrained(): void {
     this.options.writer.drained();
+    this.options.onDrained?.();
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -187,7 +211,7 @@ export class RpcConnection implements FrameSink {
 
   private enqueueBatch(items: unknown[]): void {
     if (items.length === 0) return this.enqueue(errorJob(null, requestError(ErrorCode.InvalidRequest, "Invalid request: empty batch")));
-    const batch: Batch = { unwritten: items.length, exclusives: 0, held: [], opened: false };
+    const batch: Batch = { unwritten: items.length, exclusives: 0, held: [], opened: false, after: [] };
     for (const item of items) {
       const job = this.messageJob(classify(item), batch);
       if (job.exclusive) batch.exclusives++;
@@ -254,8 +278,12 @@ export class RpcConnection implements FrameSink {
     while (this.running.length > 0 && this.running[0]!.done) {
       const job = this.running.shift()!;
       this.budget.release(job.charge);
-      if (job.batch) this.writeItem(job.batch, job);
-      else if (job.output) this.options.writer.message(job.output);
+      if (job.batch) {
+        this.writeItem(job.batch, job);
+      } else {
+        if (job.output) this.options.writer.message(job.output);
+        if (job.after) this.runAfter(job.after);
+      }
     }
     if (this.waiting.length === 0 && this.running.length === 0 && this.idleWaiters.length > 0) {
       this.flush();
@@ -276,6 +304,7 @@ export class RpcConnection implements FrameSink {
     batch.unwritten--;
     if (item.exclusive) batch.exclusives--;
     if (item.output) batch.held.push(item.output);
+    if (item.after) batch.after.push(item.after);
     if (batch.exclusives > 0) return;
     const writer = this.options.writer;
     for (const output of batch.held) {
@@ -292,6 +321,15 @@ export class RpcConnection implements FrameSink {
     if (batch.unwritten === 0 && batch.opened) {
       writer.appendToMessage(ARRAY_CLOSE);
       writer.endMessage();
+    }
+    if (batch.unwritten === 0) for (const after of batch.after.splice(0)) this.runAfter(after);
+  }
+
+  private runAfter(after: () => void): void {
+    try {
+      after();
+    } catch (err) {
+      this.options.log.error("the work after an answer failed", err);
     }
   }
 
@@ -350,12 +388,19 @@ export class RpcConnection implements FrameSink {
     } catch (err) {
       return this.answer(id, err, true);
     }
-    if (!(result instanceof Promise)) return this.answer(id, result, false);
+    if (!(result instanceof Promise)) return this.answer(id, this.unwrap(job, result), false);
     result.then(
-      (value) => this.finish(job, this.answer(id, value, false)),
+      (value) => this.finish(job, this.answer(id, this.unwrap(job, value), false)),
       (err: unknown) => this.finish(job, this.answer(id, err, true)),
     );
     return LATER;
+  }
+
+  /** A handler's result; AnswerThen's work is kept on the job for when its answer is written. */
+  private unwrap(job: Job, result: unknown): unknown {
+    if (!(result instanceof AnswerThen)) return result;
+    job.after = result.after;
+    return result.result;
   }
 
   /**
@@ -393,7 +438,7 @@ function job(
   batch: Batch | undefined,
   run: (self: Job) => Output | typeof LATER,
 ): Job {
-  return { ids, exclusive, method, batch, run, cancelled: false, done: false, output: undefined, charge: 0 };
+  return { ids, exclusive, method, batch, run, cancelled: false, done: false, output: undefined, charge: 0, after: undefined };
 }
 
 function errorJob(id: RequestId, error: RequestError, batch?: Batch): Job {

@@ -270,7 +270,52 @@ export interface SessionStore {
    * subscriber. When a store has this, notifications come from here, not from expireDue's result.
    */
   onExpired?(listener: (expired: ExpiredSession) => void): void;
+  /**
+   * Not an access. Reports to `listener` every later change to the session made through any handle on
+   * the same data (this one included), in order and each once, until `close()`, or until the session is
+   * gone ("removed", or "expired" with action "delete"). Answers the session as the subscription starts,
+   * every reported change coming after its revision, and with `afterMessageId` the messages after that
+   * one at that point. Throws SessionNotFoundError, or MessageNotFoundError for an afterMessageId the
+   * session does not hold; nothing is subscribed then.
+   */
+  subscribe(sessionId: string, afterMessageId: string | undefined, listener: ChangeListener): MaybePromise<Subscription>;
   /** Counts of everything the backend holds, by kind: all zero once every session is gone. */
   footprint(): MaybePromise<Record<string, number>>;
   close(): MaybePromise<void>;
+}
+
+/** One change to a session, as a subscriber hears of it (subscribe). */
+export type SessionChange =
+  /** Messages appended, each as its stored JSON; `trimmed`: the oldest dropped to make room (onContextFull "trim"). */
+  | { type: "appended"; messages: Buffer[]; trimmed: number }
+  /** Fields changed (title, retention, capabilities, directories, MCP names): the session after the change. */
+  | { type: "updated"; session: SessionRecord }
+  /** Messages dropped from a point on. */
+  | { type: "truncated"; removed: number }
+  | { type: "archived" }
+  | { type: "unarchived" }
+  /** Deleted; the subscription ends. */
+  | { type: "removed" }
+  /** Expired by a reaper; with action "delete" the subscription ends. */
+  | { type: "expired"; action: ExpiredSession["action"] }
+  /** Changes were missed (the feed fell behind): what the session holds must be read again. */
+  | { type: "lagged" };
+
+export interface ChangeEvent {
+  sessionId: string;
+  /** The session's revision after the change; for removed, expired and lagged, the last it had. */
+  revision: number;
+  messageCount: number;
+  change: SessionChange;
+}
+
+export type ChangeListener = (event: ChangeEvent) => void;
+
+export interface Subscription {
+  /** The session as the subscription started: every change reported comes after this revision. */
+  session: SessionRecord;
+  /** With afterMessageId, the messages after it as of that revision, as stored JSON; otherwise none. */
+  messages: Buffer[];
+  /** Stops the reports; more calls do nothing. */
+  close(): void;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatConversation, formatMessage, formatSessionTable, relativeTime } from "../../src/cli/format.js";
-import type { Session, SessionInfo } from "../../src/client/index.js";
+import { formatChange, formatConversation, formatMessage, formatSessionTable, relativeTime } from "../../src/cli/format.js";
+import type { Session, SessionChanged, SessionInfo } from "../../src/client/index.js";
 
 const info = (over: Partial<SessionInfo>): SessionInfo => ({
   sessionId: "a",
@@ -141,5 +141,42 @@ describe("show", () => {
       "[2026-01-01T00:00:40.000Z] assistant: yes",
     ]);
     expect(formatConversation({ ...session, contextStart: 40, context: [] }).split("\n")[3]).toBe("showing none of its messages");
+  });
+});
+
+describe("watch lines", () => {
+  const changed = (change: SessionChanged["change"], revision = 3, messageCount = 2): SessionChanged => ({
+    sessionId: "s",
+    revision,
+    messageCount,
+    change,
+  });
+
+  it("prints each appended message on a line of its own, and one line for any other change", () => {
+    const messages = [
+      { messageId: "a", role: "user" as const, content: "two\nlines", timestamp: "2026-01-01T00:00:00.000Z" },
+      {
+        messageId: "b",
+        role: "assistant" as const,
+        content: [{ type: "text" as const, text: "hi" }],
+        timestamp: "2026-01-01T00:00:01.000Z",
+      },
+    ];
+    expect(formatChange(changed({ type: "appended", messages }))).toEqual([
+      "[2026-01-01T00:00:00.000Z] user: two ⏎ lines",
+      "[2026-01-01T00:00:01.000Z] assistant: hi",
+    ]);
+    expect(formatChange(changed({ type: "updated", session: info({ title: "t" }) }))).toEqual([
+      '-- updated (revision 3): title "t", 2 messages',
+    ]);
+    expect(formatChange(changed({ type: "archived" }))).toEqual(["-- archived (revision 3)"]);
+    expect(formatChange(changed({ type: "truncated", removed: 4 }, 3, 1))).toEqual([
+      "-- truncated (revision 3): 4 removed, 1 message left",
+    ]);
+    expect(formatChange(changed({ type: "expired", action: "delete" }))).toEqual(["-- expired (deleted)"]);
+    expect(formatChange(changed({ type: "removed" }))).toEqual(["-- removed"]);
+    expect(formatChange(changed({ type: "lagged", revision: 3, messageCount: 2 }))).toEqual([
+      "-- missed some changes: now at revision 3, 2 messages (acp-sessions show reads it whole)",
+    ]);
   });
 });

@@ -46,6 +46,8 @@ const EXAMPLE_REQUESTS = [
   { method: "session/set_title", params: { sessionId: "s-1", title: "Split the parser" } },
   { method: "session/truncate", params: { sessionId: "s-1", fromMessageId: "m-2", expectedRevision: 4 } },
   { method: "session/truncate", params: { sessionId: "s-1", afterMessageId: null } },
+  { method: "session/subscribe", params: { sessionId: "s-1", afterMessageId: "m-2", acpUpdates: true } },
+  { method: "session/unsubscribe", params: { sessionId: "s-1" } },
 ].map((request, i) => ({ jsonrpc: "2.0", id: i + 1, ...request }));
 
 const INVALID_REQUESTS = [
@@ -93,11 +95,11 @@ describe("the protocol's JSON Schema", () => {
     const methods = ["initialize", "session/new", "session/get", "session/update", "session/remove", "session/delete", "session/list"]
       .concat(["session/export"])
       .concat(["session/load", "session/resume", "session/close", "session/fork", "session/archive", "session/unarchive", "session/status"])
-      .concat(["session/set_title", "session/truncate"])
+      .concat(["session/set_title", "session/truncate", "session/subscribe", "session/unsubscribe"])
       .map((m) => m.replace(/(^|[/_])(\w)/g, (_, __, c: string) => c.toUpperCase()));
     const expected = methods.flatMap((m) => [`${m}Params`, `${m}Result`]);
     expect(Object.keys(schema.$defs).sort()).toEqual(
-      [...expected, "SessionExpiredNotification", "SessionUpdateNotification", "SidecarNotification"].sort(),
+      [...expected, "SessionChangedNotification", "SessionExpiredNotification", "SessionUpdateNotification", "SidecarNotification"].sort(),
     );
   });
 
@@ -179,6 +181,33 @@ describe("the protocol's JSON Schema", () => {
       await server.waitFor(() => expired.some((e) => e.sessionId === fork.sessionId), "the fork's expiry");
       expect(expired.map((e) => e.sessionId)).toContain(fork.sessionId);
       for (const e of expired) check("SessionExpiredNotification", e);
+    });
+
+    it("a subscription's answer and every kind of change it sends validate", async () => {
+      const { sessionId } = await client.request("session/new", { cwd: "/p", title: "t" });
+      await client.request("session/update", { sessionId, messages: [{ messageId: "m1", role: "user", content: "q" }] });
+      check("SessionSubscribeResult", await client.request("session/subscribe", { sessionId, afterMessageId: "m1", acpUpdates: true }));
+      await client.request("session/update", {
+        sessionId,
+        title: "renamed",
+        messages: [{ messageId: "m2", role: "assistant", content: [{ type: "text", text: "a" }] }],
+      });
+      await client.request("session/archive", { sessionId });
+      await client.request("session/unarchive", { sessionId });
+      await client.request("session/remove", { sessionId });
+      check("SessionUnsubscribeResult", await client.request("session/unsubscribe", { sessionId }));
+      const changes = server.notifications("session/changed").filter((n) => n.sessionId === sessionId);
+      expect(changes.map((n) => n.change.type)).toEqual(["appended", "updated", "archived", "unarchived", "removed"]);
+      for (const n of changes) check("SessionChangedNotification", n);
+      const live = server.notifications("session/update").filter((n) => n.sessionId === sessionId);
+      expect(live.map((n) => n.update.sessionUpdate)).toEqual(["agent_message_chunk", "session_info_update"]);
+      for (const n of live) check("SessionUpdateNotification", n);
+      check("SessionChangedNotification", {
+        sessionId,
+        revision: 3,
+        messageCount: 2,
+        change: { type: "lagged", revision: 3, messageCount: 2 },
+      });
     });
   });
 });

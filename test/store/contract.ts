@@ -15,10 +15,12 @@ import {
   NOT_AN_ACCESS,
   type ContextWindow,
   type ForkRequest,
+  type ChangeEvent,
   type NewSession,
   type RestoredSession,
   type Role,
   type SessionChanges,
+  type SessionRecord,
   type SessionStore,
   type StoredMessage,
   type StoreOptions,
@@ -87,6 +89,7 @@ export function newSession(overrides: Partial<NewSession> = {}): NewSession {
 const texts = (messages: Buffer[]) => messages.map((m) => JSON.parse(m.toString()).messageId as string);
 
 export function storeContract(name: string, makeHarness: () => StoreHarness): void {
+  changeStreamContract(name, makeHarness);
   describe(`SessionStore contract: ${name}`, () => {
     let harness: StoreHarness;
     const open = async (options: Partial<StoreOptions> = {}) => {
@@ -1499,6 +1502,261 @@ export function storeContract(name: string, makeHarness: () => StoreHarness): vo
         await store.remove(sharing.sessionId);
         expect(await store.footprint()).toEqual(before);
       });
+    });
+  });
+}
+
+/** What a subscription has heard so far, and a wait for more (a shared store reports a little later). */
+export function heard() {
+  const events: ChangeEvent[] = [];
+  return {
+    events,
+    listener: (event: ChangeEvent) => void events.push(event),
+    /** Resolves once `count` changes have been heard in all; fails after `ms`. */
+    async until(count: number, ms = 15_000): Promise<ChangeEvent[]> {
+      const deadline = Date.now() + ms;
+      while (events.length < count) {
+        if (Date.now() > deadline) throw new Error(`heard ${events.length} changes, not ${count}: ${JSON.stringify(summary(events))}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return events;
+    },
+  };
+}
+
+/** A change as the assertions compare it: its type, revision, count, and the message ids it appended. */
+export function summary(events: ChangeEvent[]) {
+  return events.map(({ revision, messageCount, change }) => {
+    const { type } = change;
+    if (type === "appended") return { type, revision, messageCount, ids: texts(change.messages), trimmed: change.trimmed };
+    if (type === "updated") return { type, revision, messageCount, title: change.session.title };
+    if (type === "expired") return { type, revision, messageCount, action: change.action };
+    if (type === "truncated") return { type, revision, messageCount, removed: change.removed };
+    return { type, revision, messageCount };
+  });
+}
+
+/**
+ * The change stream (subscribe), on every store: a subscriber on one handle hears what any handle
+ * changes (the second handle is another process's view of a shared store).
+ */
+export function changeStreamContract(name: string, makeHarness: () => StoreHarness): void {
+  describe(`SessionStore change stream: ${name}`, () => {
+    let harness: StoreHarness;
+    const open = async (options: Partial<StoreOptions> = {}) => {
+      harness = makeHarness();
+      return harness.open({ maxIdleMs: HOUR, ...options });
+    };
+    afterEach(async () => {
+      await harness?.cleanup();
+    });
+    const append = (store: SessionStore, sessionId: string, ids: string[], now = T0) =>
+      store.update({ sessionId, messages: ids.map((id) => message(id)), changes: {} }, now);
+
+    it("answers the session as it starts, with the messages after afterMessageId, and is not an access", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession({ title: "t" }), T0);
+      await append(store, sessionId, ["m1", "m2", "m3"]);
+      const all = await store.subscribe(sessionId, undefined, () => {});
+      expect(all.session).toMatchObject({ sessionId, title: "t", revision: 2, messageCount: 3, lastAccessed: T0 });
+      expect(all.messages).toEqual([]);
+      const after = await store.subscribe(sessionId, "m1", () => {});
+      expect(texts(after.messages)).toEqual(["m2", "m3"]);
+      expect(after.messages[0]!.equals(Buffer.from(message("m2").json))).toBe(true);
+      expect(texts((await store.subscribe(sessionId, "m3", () => {})).messages)).toEqual([]);
+      all.close();
+      after.close();
+      all.close();
+      expect((await store.list({ limit: 10 })).sessions.map((s) => s.lastAccessed)).toEqual([T0]);
+    });
+
+    it("refuses an unknown session or afterMessageId, and then reports nothing", async () => {
+      const store = await open();
+      const { sessionId } = await store.create(newSession(), T0);
+      await append(store, sessionId, ["m1"]);
+      const refused = heard();
+      await expect(async () => store.subscribe("nope", undefined, refused.listener)).rejects.toBeInstanceOf(SessionNotFoundError);
+      await expect(async () => store.subscribe(sessionId, "zz", refused.listener)).rejects.toBeInstanceOf(MessageNotFoundError);
+      const watching = heard();
+      const sub = await store.subscribe(sessionId, undefined, watching.listener);
+      await append(store, sessionId, ["m2"]);
+      await watching.until(1);
+      expect(refused.events).toEqual([]);
+      sub.close();
+    });
+
+    it("reports every change made through another handle, in order, with the revision and count after it", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const { sessionId } = await store.create(newSession(), T0);
+      await append(store, sessionId, ["m1"]);
+      const h = heard();
+      const sub = await store.subscribe(sessionId, undefined, h.listener);
+      expect(sub.session.revision).toBe(2);
+      await append(other, sessionId, ["m2", "m3"], T0 + 1);
+      await other.update({ sessionId, messages: [message("m4"), message("m1")], changes: { title: "named" } }, T0 + 2);
+      await other.update({ sessionId, messages: [message("m4")], changes: { title: "named" } }, T0 + 3);
+      await other.get(sessionId, {}, T0 + 4);
+      await other.touch(sessionId, {}, T0 + 5);
+      await other.touch(sessionId, { additionalDirectories: ["/lib"] }, T0 + 6);
+      await other.setArchived(sessionId, true, T0 + 7);
+      await other.setArchived(sessionId, true, T0 + 8);
+      await append(other, sessionId, ["m5"], T0 + 9);
+      await other.setArchived(sessionId, false, T0 + 10);
+      await other.update({ sessionId, messages: [], changes: { retention: { maxIdleMs: 5000, pinned: true } } }, T0 + 11);
+      expect(await other.remove(sessionId)).toBe(true);
+      const events = await h.until(9);
+      expect(summary(events)).toEqual([
+        { type: "appended", revision: 3, messageCount: 3, ids: ["m2", "m3"], trimmed: 0 },
+        { type: "appended", revision: 4, messageCount: 4, ids: ["m4"], trimmed: 0 },
+        { type: "updated", revision: 4, messageCount: 4, title: "named" },
+        { type: "updated", revision: 5, messageCount: 4, title: "named" },
+        { type: "archived", revision: 6, messageCount: 4 },
+        { type: "appended", revision: 7, messageCount: 5, ids: ["m5"], trimmed: 0 },
+        { type: "unarchived", revision: 8, messageCount: 5 },
+        { type: "updated", revision: 9, messageCount: 5, title: "named" },
+        { type: "removed", revision: 9, messageCount: 5 },
+      ]);
+      const updated = events.filter((e) => e.change.type === "updated").map((e) => (e.change as { session: SessionRecord }).session);
+      expect(updated[1]).toMatchObject({ sessionId, additionalDirectories: ["/lib"], revision: 5, messageCount: 4 });
+      expect(updated[2]).toMatchObject({ retention: { maxIdleMs: 5000, pinned: true }, revision: 9 });
+      expect(events.every((e) => e.sessionId === sessionId)).toBe(true);
+      // Gone: a session created again under the same id is not this subscription's.
+      await store.create(newSession({ sessionId }), T0 + 12);
+      await append(other, sessionId, ["again"], T0 + 13);
+      const marker = heard();
+      const next = await store.subscribe(sessionId, undefined, marker.listener);
+      await append(other, sessionId, ["seen"], T0 + 14);
+      await marker.until(1);
+      expect(summary(marker.events)).toEqual([{ type: "appended", revision: 3, messageCount: 2, ids: ["seen"], trimmed: 0 }]);
+      expect(events).toHaveLength(9);
+      next.close();
+      sub.close();
+    });
+
+    it("reports truncates that drop something and title changes, from any handle, and nothing for no-ops", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const { sessionId } = await store.create(newSession({ title: "first" }), T0);
+      await append(store, sessionId, ["m1", "m2", "m3", "m4"]);
+      const h = heard();
+      const sub = await store.subscribe(sessionId, undefined, h.listener);
+      await other.truncate({ sessionId, fromMessageId: "m3" }, T0 + 1);
+      await other.truncate({ sessionId, afterMessageId: "m2" }, T0 + 2);
+      await other.setTitle(sessionId, "second");
+      await other.setTitle(sessionId, "second");
+      await store.truncate({ sessionId, afterMessageId: null }, T0 + 3);
+      await append(other, sessionId, ["m3"], T0 + 4);
+      const events = await h.until(4);
+      expect(summary(events)).toEqual([
+        { type: "truncated", revision: 3, messageCount: 2, removed: 2 },
+        { type: "updated", revision: 4, messageCount: 2, title: "second" },
+        { type: "truncated", revision: 5, messageCount: 0, removed: 2 },
+        { type: "appended", revision: 6, messageCount: 1, ids: ["m3"], trimmed: 0 },
+      ]);
+      expect((events[1]!.change as { session: SessionRecord }).session).toMatchObject({
+        title: "second",
+        revision: 4,
+        lastAccessed: T0 + 2,
+      });
+      sub.close();
+    });
+
+    it("tells each subscriber each change once; none after close; a later subscriber starts at its own revision", async () => {
+      const store = await open();
+      const other = await harness.second();
+      const { sessionId } = await store.create(newSession(), T0);
+      const a = heard();
+      const b = heard();
+      const subA = await store.subscribe(sessionId, undefined, a.listener);
+      const subB = await other.subscribe(sessionId, undefined, b.listener);
+      await append(store, sessionId, ["m1"]);
+      await append(other, sessionId, ["m2"]);
+      await Promise.all([a.until(2), b.until(2)]);
+      subA.close();
+      const c = heard();
+      const subC = await store.subscribe(sessionId, undefined, c.listener);
+      expect(subC.session.revision).toBe(3);
+      await append(other, sessionId, ["m3"]);
+      await Promise.all([b.until(3), c.until(1)]);
+      await append(store, sessionId, ["m4"]);
+      await Promise.all([b.until(4), c.until(2)]);
+      expect(summary(a.events).map((e) => e.revision)).toEqual([2, 3]);
+      expect(summary(b.events).map((e) => e.revision)).toEqual([2, 3, 4, 5]);
+      expect(summary(c.events).map((e) => e.revision)).toEqual([4, 5]);
+      subB.close();
+      subC.close();
+    });
+
+    it("expiry: `expired` with the action; a delete ends the subscription, an archive does not", async () => {
+      for (const onExpire of ["delete", "archive"] as const) {
+        const store = await open({ onExpire, maxIdleMs: 10_000 });
+        const other = await harness.second();
+        const { sessionId } = await store.create(newSession(), T0);
+        await append(store, sessionId, ["m1"]);
+        const h = heard();
+        const sub = await store.subscribe(sessionId, undefined, h.listener);
+        expect((await other.expireDue(T0 + 20_000, 10)).map((e) => e.action)).toEqual([onExpire]);
+        await h.until(1);
+        expect(summary(h.events)).toEqual([
+          { type: "expired", revision: onExpire === "delete" ? 2 : 3, messageCount: 1, action: onExpire },
+        ]);
+        if (onExpire === "archive") {
+          await append(other, sessionId, ["m2"], T0 + 30_000);
+          await h.until(2);
+          expect(summary(h.events)[1]).toMatchObject({ type: "appended", revision: 4, ids: ["m2"] });
+        }
+        sub.close();
+        await harness.cleanup();
+      }
+    });
+
+    it("the oldest turns trimmed to make room are counted in the append", async () => {
+      const store = await open({ maxContextMessages: 3, onContextFull: "trim" });
+      const { sessionId } = await store.create(newSession(), T0);
+      await store.update({ sessionId, messages: [message("u1"), message("a1", "assistant"), message("u2")], changes: {} }, T0);
+      const h = heard();
+      const sub = await store.subscribe(sessionId, undefined, h.listener);
+      await store.update({ sessionId, messages: [message("a2", "assistant"), message("u3")], changes: {} }, T0);
+      await h.until(1);
+      expect(summary(h.events)).toEqual([{ type: "appended", revision: 3, messageCount: 3, ids: ["a2", "u3"], trimmed: 2 }]);
+      sub.close();
+    });
+
+    it("catch-up and live changes together: while another handle appends, no message is missed or told twice", async () => {
+      const store = await open({ maxContextMessages: 100_000 });
+      const other = await harness.second();
+      const { sessionId } = await store.create(newSession(), T0);
+      await append(store, sessionId, ["m0"]);
+      const writes: Promise<unknown>[] = [];
+      for (let i = 1; i <= 200; i++) writes.push(Promise.resolve(append(other, sessionId, [`m${i}`])));
+      const h = heard();
+      const sub = await store.subscribe(sessionId, "m0", h.listener);
+      for (let i = 201; i <= 300; i++) writes.push(Promise.resolve(append(other, sessionId, [`m${i}`])));
+      await Promise.all(writes);
+      const caught = texts(sub.messages);
+      const live = () => h.events.flatMap((e) => (e.change.type === "appended" ? texts(e.change.messages) : []));
+      const deadline = Date.now() + 15_000;
+      while (caught.length + live().length < 300 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect([...caught, ...live()]).toEqual(Array.from({ length: 300 }, (_, i) => `m${i + 1}`));
+      const revisions = h.events.map((e) => e.revision);
+      expect(revisions[0]).toBe(sub.session.revision + 1);
+      expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
+      expect(new Set(revisions).size).toBe(revisions.length);
+      sub.close();
+    });
+
+    it("leaves nothing behind once every session is gone, watched or not", async () => {
+      const store = await open();
+      const before = await store.footprint();
+      const { sessionId } = await store.create(newSession(), T0);
+      const h = heard();
+      const sub = await store.subscribe(sessionId, undefined, h.listener);
+      await append(store, sessionId, ["m1"]);
+      await store.remove(sessionId);
+      await h.until(2);
+      sub.close();
+      expect(await store.footprint()).toEqual(before);
     });
   });
 }

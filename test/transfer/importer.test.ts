@@ -78,10 +78,12 @@ async function run(text: string, options: Partial<ImportOptions> & { storeOption
 }
 
 /** The session as session/get would answer it now, read without an access. */
+type ReadBack = Record<string, unknown> & { context: ExportedMessage[]; contextStart?: number };
+
 async function readBack(store: SessionStore, sessionId: string) {
   const { session, messages, start } = await store.get(sessionId, {}, NOT_AN_ACCESS);
   const pieces = new SessionEncoder(HOUR).result(session, messages, start).pieces;
-  const { contextStart, ...whole } = (JSON.parse(pieces.map((p) => p.toString()).join("")) as { session: Record<string, unknown> }).session;
+  const { contextStart, ...whole } = (JSON.parse(pieces.map((p) => p.toString()).join("")) as { session: ReadBack }).session;
   // A read of the whole context starts at its first message; the rest is what an export line holds.
   expect(contextStart).toBe(0);
   return whole;

@@ -1,3 +1,4 @@
+import { ChangeFanout } from "../change-fanout.js";
 import { CreationIndex } from "./creation-index.js";
 import { encodeCursor, sequenceBelow } from "../cursor.js";
 import { DeadlineHeap } from "./deadline-heap.js";
@@ -15,6 +16,7 @@ import { keptCount } from "../truncate.js";
 import { DEFAULT_RETENTION } from "../types.js";
 import { resolveWindow } from "../window.js";
 import type {
+  ChangeListener,
   ContextWindow,
   ExpiredSession,
   ForkRequest,
@@ -23,6 +25,7 @@ import type {
   NewSession,
   RestoreRequest,
   RetentionPolicy,
+  SessionChange,
   SessionChanges,
   SessionRecord,
   SessionSnapshot,
@@ -31,6 +34,7 @@ import type {
   StoreOptions,
   TruncateRequest,
   TruncateResult,
+  Subscription,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
@@ -90,6 +94,7 @@ export class MemoryStore implements SessionStore {
   private readonly historyStats = new HistoryStats();
   /** cwds and capability JSON, which most sessions share with others. */
   private readonly strings = new StringPool();
+  private readonly subscribers = new ChangeFanout();
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -164,6 +169,14 @@ export class MemoryStore implements SessionStore {
     session.history.append(appended);
     if (changing) session.revision++;
     this.access(session, now);
+    if (appended.length > 0) {
+      this.reportChange(session, () => ({
+        type: "appended",
+        messages: session.history.slice(session.history.length - appended.length, appended.length),
+        trimmed: drop,
+      }));
+    }
+    if (changes.length > 0) this.reportChange(session, () => ({ type: "updated", session: record(session) }));
     return { session: record(session), appended: fresh.length, trimmed: drop };
   }
 
@@ -179,6 +192,7 @@ export class MemoryStore implements SessionStore {
       session.revision++;
     }
     this.access(session, now);
+    if (removed > 0) this.reportChange(session, () => ({ type: "truncated", removed }));
     return { session: record(session), removed };
   }
 
@@ -189,6 +203,7 @@ export class MemoryStore implements SessionStore {
     for (const change of apply) change();
     if (apply.length > 0) session.revision++;
     this.access(session, now);
+    if (apply.length > 0) this.reportChange(session, () => ({ type: "updated", session: record(session) }));
     return record(session);
   }
 
@@ -198,6 +213,7 @@ export class MemoryStore implements SessionStore {
       this.byCreation.archiveChanging(session, archived);
       session.archived = archived;
       session.revision++;
+      this.reportChange(session, () => ({ type: archived ? "archived" : "unarchived" }));
     }
     if (archived) this.schedule(session);
     else this.access(session, now);
@@ -209,6 +225,7 @@ export class MemoryStore implements SessionStore {
     if (session.title !== title) {
       session.title = title;
       session.revision++;
+      this.reportChange(session, () => ({ type: "updated", session: record(session) }));
     }
     return record(session);
   }
@@ -224,6 +241,7 @@ export class MemoryStore implements SessionStore {
   remove(sessionId: string): boolean {
     const session = this.sessions.get(sessionId);
     if (!session) return false;
+    this.reportChange(session, () => ({ type: "removed" }));
     this.drop(session);
     return true;
   }
@@ -247,6 +265,7 @@ export class MemoryStore implements SessionStore {
     ) {
       if (oldest.createdAt + maxLifetimeMs > now) break;
       expired.push(expiry(oldest, now, "delete"));
+      this.reportChange(oldest, () => ({ type: "expired", action: "delete" }));
       this.drop(oldest);
     }
     for (let due = this.idle.peek(); due && expired.length < limit && due.idleDeadline <= now; due = this.idle.peek()) {
@@ -256,11 +275,26 @@ export class MemoryStore implements SessionStore {
         due.archived = true;
         due.revision++;
         this.idle.delete(due);
+        this.reportChange(due, () => ({ type: "expired", action: "archive" }));
       } else {
+        this.reportChange(due, () => ({ type: "expired", action: "delete" }));
         this.drop(due);
       }
     }
     return expired;
+  }
+
+  subscribe(sessionId: string, afterMessageId: string | undefined, listener: ChangeListener): Subscription {
+    const session = this.require(sessionId);
+    let messages: Buffer[] = [];
+    if (afterMessageId !== undefined) {
+      const index = session.history.indexOf(afterMessageId);
+      if (index < 0) throw new MessageNotFoundError("afterMessageId", afterMessageId);
+      messages = session.history.slice(index + 1, Infinity);
+    }
+    const subscriber = this.subscribers.add(sessionId, listener);
+    this.subscribers.start(subscriber, session.revision, session.history.length);
+    return { session: record(session), messages, close: () => this.subscribers.remove(subscriber) };
   }
 
   footprint(): Record<string, number> {
@@ -321,6 +355,20 @@ export class MemoryStore implements SessionStore {
     const restored = this.restored.peek()?.session;
     if (!listed || !restored) return listed ?? restored;
     return restored.createdAt < listed.createdAt ? restored : listed;
+  }
+
+  /**
+   * Every change a subscriber hears of goes out through here, once the session shows it (revision and
+   * count after it). The change is made only when someone listens.
+   */
+  private reportChange(session: MemorySession, change: () => SessionChange): void {
+    if (!this.subscribers.watching(session.sessionId)) return;
+    this.subscribers.publish({
+      sessionId: session.sessionId,
+      revision: session.revision,
+      messageCount: session.history.length,
+      change: change(),
+    });
   }
 
   private checkCapacity(): void {

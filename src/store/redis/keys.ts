@@ -18,6 +18,7 @@
  *   born         restored sessions (listed as created when restored) by createdAt, scored as the
  *                listing indexes are, for the lifetime cap (sorted set)
  *   events       expiries, for every sidecar to announce (stream)
+ *   changes      changes to watched sessions, for subscribed sidecars (stream; lua/feed.lua)
  * A segment is named after the session that created it and appends to it; it outlives that session
  * while forks still read it. One a truncate leaves to forks is renamed <id>#<revision> (lua/history.lua).
  */
@@ -67,7 +68,7 @@ export class KeyLayout {
     return `${this.bucketPrefixes[b]}a:${sessionId}`;
   }
 
-  index(b: number, name: "live" | "arch" | "idle" | "events"): string {
+  index(b: number, name: "live" | "arch" | "idle" | "events" | "changes"): string {
     return `${this.bucketPrefixes[b]}${name}`;
   }
 
@@ -76,8 +77,8 @@ export class KeyLayout {
     return `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
   }
 
-  /** Keys that are not session data: the layout record and the expiry streams (capped, not per session). */
+  /** Keys that are not session data: the layout record, the expiry and change streams (capped, not per session). */
   isBookkeeping(key: string): boolean {
-    return key === this.config || key.endsWith("}:events");
+    return key === this.config || key.endsWith("}:events") || key.endsWith("}:changes");
   }
 }

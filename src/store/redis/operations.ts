@@ -24,7 +24,9 @@ import {
   type Messages,
   type Read,
   type Truncated,
+  type Subscribed,
   type Updated,
+  type Watched,
 } from "./replies.js";
 import type { OperationName } from "./script.js";
 import { CHANGE_LETTER, ROLE_LETTER, STATUS } from "./shared.js";
@@ -353,6 +355,35 @@ export const list: Operation<ListInput, ListBatch> = {
     const matches: ListBatch["matches"] = [];
     for (let i = 2; i < r.length; i += 3) matches.push({ id: String(r[i]), score: integer(r[i + 1]), record: recordFields(r[i + 2]) });
     return { exhausted: r[0] === 1, frontier: String(r[1]), matches };
+  },
+};
+
+/**
+ * id, ttl (ms the watch lasts), afterMessageId? → Subscribed | missing, redirect, noMessage. Not an
+ * access; watches the session (lua/feed.lua).
+ */
+export const subscribe: Operation<{ sessionId: string; ttl: number; afterMessageId: string | undefined }, Subscribed | Failure> = {
+  name: "subscribe",
+  encode: ({ sessionId, ttl, afterMessageId }) => [sessionId, ttl, ...optional(afterMessageId)],
+  decode: (reply) => {
+    const r = elements(reply);
+    if (r[0] !== STATUS.ok) return decodeFailure(r);
+    return { status: STATUS.ok, record: recordFields(r[1]), position: String(r[2]), messages: flatten(r[3]) };
+  },
+};
+
+/** ttl, a count, that many session ids → Watched: renews the watches, says where each session stands. */
+export const watch: Operation<{ ttl: number; sessionIds: string[] }, Watched> = {
+  name: "watch",
+  encode: ({ ttl, sessionIds }) => [ttl, sessionIds.length, ...sessionIds],
+  decode: (reply) => {
+    const r = elements(reply);
+    const states: Watched["states"] = [];
+    for (let i = 1; i < r.length; i += 2) {
+      const revision = integer(r[i]);
+      states.push(revision < 0 ? undefined : { revision, messageCount: integer(r[i + 1]) });
+    }
+    return { position: String(r[0]), states };
   },
 };
 

@@ -40,8 +40,17 @@ export class RecordCache {
 
   /** A session from the fields a script returns; kept for later replies, least recently kept out first. */
   keep(sessionId: string, f: RecordFields): CachedRecord {
+    const kept = { record: this.decode(sessionId, f), version: text(f[FIELD.ve]) ?? "" };
+    this.records.delete(sessionId);
+    if (this.records.size >= CAPACITY) this.records.delete(this.records.keys().next().value!);
+    this.records.set(sessionId, kept);
+    return kept;
+  }
+
+  /** A session from the fields a script returns, not kept (a change another sidecar made, read from the change stream). */
+  decode(sessionId: string, f: RecordFields): SessionRecord {
     const idle = f[FIELD.idle];
-    const record: SessionRecord = {
+    return {
       sessionId,
       cwd: text(f[FIELD.cwd])!,
       title: text(f[FIELD.title]),
@@ -57,11 +66,6 @@ export class RecordCache {
       parentSessionId: text(f[FIELD.parent]),
       forkedAtMessageId: text(f[FIELD.forked]),
     };
-    const kept = { record, version: text(f[FIELD.ve]) ?? "" };
-    this.records.delete(sessionId);
-    if (this.records.size >= CAPACITY) this.records.delete(this.records.keys().next().value!);
-    this.records.set(sessionId, kept);
-    return kept;
   }
 
   /**

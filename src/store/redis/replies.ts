@@ -82,6 +82,19 @@ export interface Expiry {
   /** Within a phase: creation order for the lifetime cap, the deadline for idleness. */
   order: number;
 }
+/** A subscription's start: the session, the stream position of its snapshot, the messages after afterMessageId. */
+export interface Subscribed {
+  status: Ok;
+  record: RecordFields;
+  /** The id of the bucket's newest change stream entry then ("0-0" for none). */
+  position: string;
+  messages: Buffer[];
+}
+/** Where a bucket's watched sessions stood as of a change stream position; undefined for one that is gone. */
+export interface Watched {
+  position: string;
+  states: ({ revision: number; messageCount: number } | undefined)[];
+}
 export interface ListBatch {
   /** The index holds no more below `frontier`. */
   exhausted: boolean;

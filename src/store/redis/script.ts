@@ -26,12 +26,14 @@ export const OPERATION_NAMES = [
   "list",
   "title",
   "restore",
+  "subscribe",
+  "watch",
 ] as const;
 
 export type OperationName = (typeof OPERATION_NAMES)[number];
 
 /** The helpers' files, in this order: each defines what the later ones use. */
-const HELPERS = ["shared", "base", "arguments", "session", "history", "window", "lifecycle", "changes"];
+const HELPERS = ["shared", "base", "arguments", "session", "history", "window", "lifecycle", "feed", "changes"];
 
 const LUA_FOLDER = new URL("./lua/", import.meta.url);
 

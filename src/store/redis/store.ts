@@ -1,7 +1,7 @@
 /**
  * The Redis store (single Redis or Redis Cluster, through ioredis), shared by every sidecar that
  * points at it. Layout: keys.ts; the atomic operations: operations.ts and lua/; batching them:
- * batcher.ts; connecting: connection.ts; expiry notifications: expiry-feed.ts.
+ * batcher.ts; connecting: connection.ts; expiry notifications: expiry-feed.ts; subscriptions: change-feed.ts.
  *
  * Where a fork lives: with its parent, in its lineage root's bucket, because it reads the parent's
  * history segments and every script must stay in one slot. Its id (a UUID chosen by the sidecar)
@@ -23,10 +23,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
+import type { Logger } from "../../log.js";
 import { LimitExceededError, SessionExistsError, StoreOpenError, oneLine } from "../errors.js";
 import { cutOf } from "../truncate.js";
 import type {
   BackendOptions,
+  ChangeListener,
   ContextWindow,
   ExpiredSession,
   ForkRequest,
@@ -42,11 +44,13 @@ import type {
   StoredMessage,
   TruncateRequest,
   TruncateResult,
+  Subscription,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
 import { anchorField } from "../window.js";
 import { ScriptBatcher, type Arg } from "./batcher.js";
+import { RedisChangeFeed, WATCH_MS } from "./change-feed.js";
 import { ServerClock } from "./clock.js";
 import { checkLayout, connect, maySend, parseTarget, reportOutages, storeError, type Client } from "./connection.js";
 import { ExpiryFeed } from "./expiry-feed.js";
@@ -82,7 +86,7 @@ export async function openRedisStore(url: string, options: StoreOptions, backend
     const feed = await ExpiryFeed.open(client, keys, clock, backend.log);
     reportOutages(client, target.label, backend.log);
     backend.log.debug(`redis store ${target.label}: prefix ${JSON.stringify(keys.prefix)}, ${keys.buckets} buckets`);
-    return new RedisStore(client, keys, options, clock, feed);
+    return new RedisStore(client, keys, options, clock, feed, backend.log);
   } catch (err) {
     client.disconnect();
     if (err instanceof StoreOpenError) throw err;
@@ -100,6 +104,7 @@ export class RedisStore implements SessionStore {
   /** The store's limits as the update and append operations take them. */
   private readonly maxContext: number;
   private readonly trim: boolean;
+  private readonly changes: RedisChangeFeed;
   private closed = false;
 
   constructor(
@@ -108,6 +113,7 @@ export class RedisStore implements SessionStore {
     private readonly options: StoreOptions,
     private readonly clock: ServerClock,
     private readonly feed: ExpiryFeed,
+    log: Logger,
   ) {
     const batch = (client as unknown as { batchBuffer: BatchCall }).batchBuffer.bind(client);
     this.batcher = new ScriptBatcher((bucket, packed, buffers) => {
@@ -121,6 +127,8 @@ export class RedisStore implements SessionStore {
     this.bucketNumbers = Array.from({ length: keys.buckets }, (_, b) => b);
     this.maxContext = options.maxContextMessages ?? -1;
     this.trim = options.onContextFull === "trim";
+    const renew = (bucket: number, sessionIds: string[], ttl: number) => this.run(ops.watch, bucket, { ttl, sessionIds });
+    this.changes = new RedisChangeFeed(client, keys, this.records, renew, log);
   }
 
   async create(session: NewSession, now: number): Promise<SessionRecord> {
@@ -357,6 +365,22 @@ export class RedisStore implements SessionStore {
     return expired.map((e) => e.session);
   }
 
+  async subscribe(sessionId: string, afterMessageId: string | undefined, listener: ChangeListener): Promise<Subscription> {
+    // Registered first: what the change stream says while the snapshot is on its way is held for it.
+    const subscriber = this.changes.add(sessionId, listener);
+    try {
+      const args = ops.subscribe.encode({ sessionId, ttl: WATCH_MS, afterMessageId });
+      const { reply, bucket } = await this.locate(ops.subscribe, sessionId, args);
+      if (reply.status !== STATUS.ok) throw failureError(reply, sessionId, "afterMessageId", afterMessageId);
+      const session = this.records.keep(sessionId, reply.record).record;
+      this.changes.started(subscriber, bucket, reply.position, session.revision, session.messageCount);
+      return { session, messages: reply.messages, close: () => this.changes.remove(subscriber) };
+    } catch (err) {
+      this.changes.remove(subscriber);
+      throw err;
+    }
+  }
+
   onExpired(listener: (expired: ExpiredSession) => void): void {
     this.feed.subscribe(listener);
   }
@@ -384,6 +408,7 @@ export class RedisStore implements SessionStore {
     if (this.closed) return;
     this.closed = true;
     this.feed.stop();
+    this.changes.stop();
     this.clock.stop();
     try {
       await this.client.quit();

@@ -23,6 +23,8 @@ export interface SessionRow {
   message_count: number;
   segment_parent: number | null;
   segment_base: number;
+  /** Changes are logged while this (Unix ms, wall clock) lies ahead: someone watches the session. */
+  watched_until: number;
 }
 
 /** A segments row: messages at positions from `base` on, the ones below read from `parent`. */
@@ -38,7 +40,7 @@ export interface Segment {
  */
 export const SESSION_COLUMNS = `s.seq, s.session_id, s.cwd, s.title, s.created_at, s.last_accessed, s.client_capabilities, s.mcp_servers,
   s.additional_directories, s.revision, s.archived, s.max_idle_ms, s.pinned, s.parent_session_id, s.forked_at_message_id,
-  s.segment, s.first_position, s.message_count, g.parent, g.base`;
+  s.segment, s.first_position, s.message_count, g.parent, g.base, s.watched_until`;
 
 /** A session query's row as better-sqlite3 returns it in raw mode: SESSION_COLUMNS, in order. */
 export type SessionColumns = [
@@ -62,6 +64,7 @@ export type SessionColumns = [
   message_count: number,
   segment_parent: number | null,
   segment_base: number,
+  watched_until: number,
 ];
 
 export function sessionRow(v: SessionColumns): SessionRow {
@@ -86,6 +89,7 @@ export function sessionRow(v: SessionColumns): SessionRow {
     message_count: v[17],
     segment_parent: v[18],
     segment_base: v[19],
+    watched_until: v[20],
   };
 }
 

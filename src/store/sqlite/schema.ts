@@ -75,12 +75,34 @@ const MIGRATIONS: readonly string[] = [
     sessions INTEGER NOT NULL
   );
   `,
+  `
+  -- Live observers (session/subscribe). Changes to a session are logged only while it is watched:
+  -- until watched_until (Unix ms, wall clock), which subscribing sidecars keep moving forward.
+  ALTER TABLE sessions ADD COLUMN watched_until INTEGER NOT NULL DEFAULT 0;
+
+  -- The change log of watched sessions, read by every sidecar with subscribers: the revision and count
+  -- after each change, the change as JSON (change-log.ts), an append's messages as their stored JSON,
+  -- one per line. Entries are dropped a minute after they were written; ids only grow (the newest
+  -- entry is never dropped, so no id is used twice).
+  CREATE TABLE changes (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    message_count INTEGER NOT NULL,
+    change TEXT NOT NULL,
+    messages BLOB
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Every table the store writes, for footprint(): all empty once every session is gone. */
 export const TABLES = ["sessions", "segments", "messages", "counters"] as const;
+
+/** The change log: bookkeeping that empties itself within a minute, so footprint() leaves it out. */
+export const CHANGE_LOG_TABLE = "changes";
 
 /**
  * Checks that the file is ours and not from a newer release before writing anything to it, then sets

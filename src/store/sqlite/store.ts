@@ -1,5 +1,6 @@
 import { closeSync, openSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
+import { silentLogger, type Logger } from "../../log.js";
 import { encodeCursor, sequenceBelow } from "../cursor.js";
 import {
   CwdMismatchError,
@@ -16,6 +17,7 @@ import { DEFAULT_RETENTION } from "../types.js";
 import { resolveWindow } from "../window.js";
 import type {
   BackendOptions,
+  ChangeListener,
   ContextWindow,
   ExpiredSession,
   ForkRequest,
@@ -24,6 +26,7 @@ import type {
   MaybePromise,
   NewSession,
   RestoreRequest,
+  SessionChange,
   SessionChanges,
   SessionRecord,
   SessionSnapshot,
@@ -32,10 +35,14 @@ import type {
   StoreOptions,
   TruncateRequest,
   TruncateResult,
+  Subscription,
   UpdateRequest,
   UpdateResult,
 } from "../types.js";
+import type { Subscriber } from "../change-fanout.js";
 import { ReadCache } from "./cache.js";
+import { SqliteChangeFeed, WATCH_MS, type WatchRenewal } from "./change-feed.js";
+import { ChangeLog, LOG_KEEP_MS } from "./change-log.js";
 import { History } from "./history.js";
 import { applyChanges, expiry, record, sessionRow, type Segment, type SessionColumns, type SessionRow } from "./rows.js";
 import { SCHEMA_VERSION, TABLES, prepareDatabase } from "./schema.js";
@@ -88,7 +95,7 @@ export async function openSqliteStore(
     throw err;
   }
   backend.log.debug(`sqlite store ${path}: schema version ${SCHEMA_VERSION}`);
-  return new SqliteStore(db, options, tuning.groupCommit ?? true);
+  return new SqliteStore(db, options, tuning.groupCommit ?? true, backend.log);
 }
 
 /** A window's message count when the request gives no limit. */
@@ -107,16 +114,28 @@ export class SqliteStore implements SessionStore {
   private readonly cache = new ReadCache<SessionRow>();
   private readonly transactions: Transactions;
   private readonly history: History;
+  private readonly log: ChangeLog;
+  private readonly feed: SqliteChangeFeed;
   private closed = false;
 
   constructor(
     private readonly db: Database,
     private readonly options: StoreOptions,
     groupCommit: boolean,
+    logger: Logger = silentLogger,
   ) {
     this.sql = prepareStatements(db);
     this.transactions = new Transactions(db, this.sql, this.cache, groupCommit);
     this.history = new History(this.sql, this.cache);
+    this.log = new ChangeLog(db);
+    this.feed = new SqliteChangeFeed(
+      this.log,
+      this.transactions,
+      this.sql.dataVersion,
+      (ids, until) => this.renewWatches(ids, until),
+      logger,
+    );
+    this.transactions.onCommit = () => this.feed.committed();
   }
 
   create(input: NewSession, now: number): MaybePromise<SessionRecord> {
@@ -153,6 +172,10 @@ export class SqliteStore implements SessionStore {
         row.revision++;
         row.last_accessed = Math.max(row.last_accessed, now);
         this.save(row, changed);
+        if (appended.length > 0) {
+          this.reportChange(row, () => ({ type: "appended", messages: appended.map((m) => Buffer.from(m.json)), trimmed: drop }));
+        }
+        if (changed) this.reportChange(row, () => ({ type: "updated", session: record(row) }));
       } else {
         this.access(row, now);
       }
@@ -176,6 +199,7 @@ export class SqliteStore implements SessionStore {
       row.revision++;
       row.last_accessed = Math.max(row.last_accessed, now);
       this.save(row, false);
+      this.reportChange(row, () => ({ type: "truncated", removed }));
       return { session: record(row), removed };
     });
   }
@@ -188,6 +212,7 @@ export class SqliteStore implements SessionStore {
         row.revision++;
         row.last_accessed = Math.max(row.last_accessed, now);
         this.save(row);
+        this.reportChange(row, () => ({ type: "updated", session: record(row) }));
       } else {
         this.access(row, now);
       }
@@ -262,6 +287,7 @@ export class SqliteStore implements SessionStore {
         row.archived = archived ? 1 : 0;
         row.revision++;
         this.sql.setArchived.run(row.archived, row.revision, row.seq);
+        this.reportChange(row, () => ({ type: archived ? "archived" : "unarchived" }));
       }
       if (!archived) this.access(row, now);
       return record(row);
@@ -275,6 +301,7 @@ export class SqliteStore implements SessionStore {
         row.title = title;
         row.revision++;
         this.sql.setTitle.run(title, row.revision, row.seq);
+        this.reportChange(row, () => ({ type: "updated", session: record(row) }));
       }
       return record(row);
     });
@@ -284,6 +311,7 @@ export class SqliteStore implements SessionStore {
     return this.transactions.write(() => {
       const row = this.find(sessionId);
       if (!row) return false;
+      this.reportChange(row, () => ({ type: "removed" }));
       this.deleteSession(row);
       return true;
     });
@@ -315,9 +343,11 @@ export class SqliteStore implements SessionStore {
     return this.transactions.write(() => {
       const expired: ExpiredSession[] = [];
       const { maxLifetimeMs, maxIdleMs, onExpire = "delete" } = this.options;
+      this.log.dropBefore(Date.now() - LOG_KEEP_MS);
       if (maxLifetimeMs !== undefined) {
         for (const row of this.rows(this.sql.pastLifetime, now - maxLifetimeMs, limit)) {
           expired.push(expiry(row, now, "delete"));
+          this.reportChange(row, () => ({ type: "expired", action: "delete" }));
           this.deleteSession(row);
         }
       }
@@ -331,14 +361,47 @@ export class SqliteStore implements SessionStore {
       for (const { row } of idle.slice(0, room)) {
         expired.push(expiry(row, now, onExpire));
         if (onExpire === "archive") {
-          this.sql.setArchived.run(1, row.revision + 1, row.seq);
+          row.archived = 1;
+          row.revision++;
+          this.sql.setArchived.run(1, row.revision, row.seq);
           this.cache.forget(row.session_id);
+          this.reportChange(row, () => ({ type: "expired", action: "archive" }));
         } else {
+          this.reportChange(row, () => ({ type: "expired", action: "delete" }));
           this.deleteSession(row);
         }
       }
       return expired;
     });
+  }
+
+  subscribe(sessionId: string, afterMessageId: string | undefined, listener: ChangeListener): MaybePromise<Subscription> {
+    let added: Subscriber | undefined;
+    const close = (subscriber: Subscriber) => () => this.feed.remove(subscriber);
+    try {
+      const started = this.transactions.write(() => {
+        const row = this.require(sessionId);
+        let messages: Buffer[] = [];
+        if (afterMessageId !== undefined) {
+          const index = this.history.indexOf(row, afterMessageId);
+          if (index < 0) throw new MessageNotFoundError("afterMessageId", afterMessageId);
+          messages = this.history.slice(row, index + 1, NO_LIMIT, false);
+        }
+        // Renewed here only when a third of the watch has passed: most subscriptions write nothing.
+        const until = Date.now() + WATCH_MS;
+        if (row.watched_until < until - WATCH_MS / 3) {
+          row.watched_until = until;
+          this.log.watch(row.seq, until);
+        }
+        // Last, after anything that may throw: the feed reads the log from this transaction's view on.
+        added = this.feed.add(sessionId, listener, row.revision, row.message_count);
+        return { session: record(row), messages, close: close(added) };
+      });
+      if (started instanceof Promise) return started.catch((err: unknown) => this.dropSubscriber(added, err));
+      return started;
+    } catch (err) {
+      return this.dropSubscriber(added, err);
+    }
   }
 
   footprint(): Record<string, number> {
@@ -348,6 +411,7 @@ export class SqliteStore implements SessionStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.feed.stop();
     this.transactions.commitBatch();
     this.db.close();
   }
@@ -366,6 +430,39 @@ export class SqliteStore implements SessionStore {
     if (cached) return cached;
     const values = this.sql.sessionById.get(sessionId) as SessionColumns | undefined;
     return values && this.cache.lend(sessionRow(values));
+  }
+
+  /**
+   * Every change subscribers hear of goes through here, inside the write that makes it and after the
+   * row shows it: logged only while someone watches the session, so that unwatched writes cost nothing.
+   */
+  private reportChange(row: SessionRow, change: () => SessionChange): void {
+    if (ChangeLog.watched(row)) this.log.append(row, change());
+  }
+
+  /** A subscription whose transaction failed (its commit, even) was never started. */
+  private dropSubscriber(subscriber: Subscriber | undefined, err: unknown): never {
+    if (subscriber) this.feed.remove(subscriber);
+    throw err;
+  }
+
+  /** The change feed's renewal, in a write: each watched session's watch, and where it stands. */
+  private renewWatches(sessionIds: string[], until: number): WatchRenewal {
+    const states: WatchRenewal["states"] = new Map();
+    for (const sessionId of sessionIds) {
+      const row = this.find(sessionId);
+      if (!row) {
+        states.set(sessionId, undefined);
+        continue;
+      }
+      if (row.watched_until < until) {
+        row.watched_until = until;
+        this.log.watch(row.seq, until);
+      }
+      states.set(sessionId, { revision: row.revision, messageCount: row.message_count });
+    }
+    this.log.dropBefore(Date.now() - LOG_KEEP_MS);
+    return { states, lastEntry: this.log.last() };
   }
 
   private rows(statement: BetterSqlite3.Statement, ...params: unknown[]): SessionRow[] {
@@ -410,6 +507,7 @@ export class SqliteStore implements SessionStore {
       message_count: messageCount,
       segment_parent: segment.parent,
       segment_base: segment.base,
+      watched_until: 0,
     };
     row.seq = Number(this.sql.insertSession.run(row).lastInsertRowid);
     this.sql.countSession.run();

@@ -27,6 +27,8 @@ export class Transactions {
   private accessWrites = 0;
   /** PRAGMA data_version when the cache was last known right. */
   private cacheVersion: unknown;
+  /** Called after each commit of this connection's writes (the change feed reads the change log then). */
+  onCommit: () => void = () => {};
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -49,7 +51,9 @@ export class Transactions {
    */
   write<T>(work: () => T, kind: "change" | "access" = "change"): MaybePromise<T> {
     if (!this.groupCommit) {
-      return guard(() => this.cached(() => this.transaction.immediate(() => this.afterBegin(work)) as T));
+      const result = guard(() => this.cached(() => this.transaction.immediate(() => this.afterBegin(work)) as T));
+      this.onCommit();
+      return result;
     }
     const batch = guard(() => this.openBatch());
     if (kind === "access") {
@@ -68,6 +72,11 @@ export class Transactions {
     return guard(() => this.cached(() => this.transaction.deferred(() => this.afterBegin(work)) as T));
   }
 
+  /** A group commit's transaction is open: what it wrote is not committed yet. */
+  get batchOpen(): boolean {
+    return this.batch !== undefined;
+  }
+
   /** The work in progress wrote a row only to record an access. */
   countAccessWrite(): void {
     this.accessWrites++;
@@ -83,7 +92,9 @@ export class Transactions {
     } catch (err) {
       if (this.db.inTransaction) this.sql.rollback.run();
       this.settleBatch(err);
+      return;
     }
+    this.onCommit();
   }
 
   private afterBegin<T>(work: () => T): T {

@@ -5,7 +5,7 @@ import { KeyLayout, LAYOUT_VERSION } from "../../../src/store/redis/keys.js";
 import { openRedisStore } from "../../../src/store/redis/store.js";
 import type { StoredMessage } from "../../../src/store/types.js";
 import { RedisServer, skipWithoutRedis } from "../../helpers/redis-server.js";
-import { message, newSession } from "../contract.js";
+import { heard, message, newSession, summary } from "../contract.js";
 import { HOUR, freshPrefix, redisBackend, redisContract, redisForFile, twoListeners } from "./harness.js";
 
 const noRedis = skipWithoutRedis("the Redis store tests", { binary: false });
@@ -235,6 +235,85 @@ describe.skipIf(noRedis)("redis store", () => {
       expect(texts(messages)).toEqual([`id ${odd[i]}`]);
       if (i > 0) expect(session.title).toBe(odd[i]! + "!");
     }
+  });
+});
+
+describe.skipIf(noRedis)("redis store: the change streams", () => {
+  const bucketKey = (prefix: string, sessionId: string, name: string) => {
+    const keys = new KeyLayout(prefix, 16);
+    return name === "changes" ? keys.index(keys.home(sessionId), "changes") : keys.session(keys.home(sessionId), sessionId);
+  };
+
+  it("writes nothing for a session nobody watches, and only while it is watched", async () => {
+    const prefix = freshPrefix("t");
+    const store = await open({}, prefix);
+    const raw = new Redis(redis.url());
+    try {
+      const { sessionId } = await store.create(newSession(), T0);
+      await store.update({ sessionId, messages: [message("m1")], changes: { title: "t" } }, T0);
+      await store.setArchived(sessionId, true, T0);
+      expect(await raw.exists(bucketKey(prefix, sessionId, "changes"))).toBe(0);
+      expect(await raw.hexists(bucketKey(prefix, sessionId, "s"), "wu")).toBe(0);
+      const h = heard();
+      const sub = await store.subscribe(sessionId, undefined, h.listener);
+      await store.update({ sessionId, messages: [message("m2")], changes: {} }, T0);
+      await h.until(1);
+      expect(await raw.xlen(bucketKey(prefix, sessionId, "changes"))).toBe(1);
+      sub.close();
+      await raw.hset(bucketKey(prefix, sessionId, "s"), "wu", 1);
+      await store.update({ sessionId, messages: [message("m3")], changes: {} }, T0);
+      expect(await raw.xlen(bucketKey(prefix, sessionId, "changes"))).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it("a subscriber that missed a change (its watch lapsed meanwhile) hears `lagged`, then every change again", async () => {
+    const prefix = freshPrefix("t");
+    const subscriber = await open({}, prefix);
+    const writer = await open({}, prefix);
+    const raw = new Redis(redis.url());
+    try {
+      const { sessionId } = await writer.create(newSession(), T0);
+      const h = heard();
+      const sub = await subscriber.subscribe(sessionId, undefined, h.listener);
+      const append = (id: string) => writer.update({ sessionId, messages: [message(id)], changes: {} }, T0);
+      await append("m1");
+      await h.until(1);
+      await raw.hset(bucketKey(prefix, sessionId, "s"), "wu", 1);
+      await append("m2");
+      await raw.hset(bucketKey(prefix, sessionId, "s"), "wu", Date.now() + 60_000);
+      await append("m3");
+      await append("m4");
+      await h.until(3);
+      expect(summary(h.events)).toEqual([
+        { type: "appended", revision: 2, messageCount: 1, ids: ["m1"], trimmed: 0 },
+        { type: "lagged", revision: 4, messageCount: 3 },
+        { type: "appended", revision: 5, messageCount: 4, ids: ["m4"], trimmed: 0 },
+      ]);
+      sub.close();
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it("a fork living in another bucket than its id's is followed there", async () => {
+    const prefix = freshPrefix("t");
+    const subscriber = await open({}, prefix);
+    const writer = await open({}, prefix);
+    const { sessionId } = await writer.create(newSession(), T0);
+    await writer.update({ sessionId, messages: [message("m1")], changes: {} }, T0);
+    const keys = new KeyLayout(prefix, 16);
+    let forkId = newSession().sessionId;
+    while (keys.home(forkId) === keys.home(sessionId)) forkId = newSession().sessionId;
+    await writer.fork({ parentSessionId: sessionId, sessionId: forkId, cwd: "/f", mcpServers: [], title: undefined }, T0);
+    const h = heard();
+    const sub = await subscriber.subscribe(forkId, "m1", h.listener);
+    expect(sub.messages).toEqual([]);
+    await writer.update({ sessionId: forkId, messages: [message("f1")], changes: {} }, T0);
+    await h.until(1);
+    expect(summary(h.events)).toEqual([{ type: "appended", revision: 2, messageCount: 2, ids: ["f1"], trimmed: 0 }]);
+    sub.close();
   });
 });
 

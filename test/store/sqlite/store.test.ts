@@ -7,10 +7,10 @@ import { silentLogger } from "../../../src/log.js";
 import { RevisionConflictError, StoreUnavailableError } from "../../../src/store/errors.js";
 import { StoreOpenError } from "../../../src/store/errors.js";
 import type { BackendOptions } from "../../../src/store/types.js";
-import { SCHEMA_VERSION, TABLES } from "../../../src/store/sqlite/schema.js";
+import { CHANGE_LOG_TABLE, SCHEMA_VERSION, TABLES } from "../../../src/store/sqlite/schema.js";
 import { openSqliteStore } from "../../../src/store/sqlite/store.js";
 import type { StoreOptions } from "../../../src/store/types.js";
-import { message, newSession, sharedDataHarness, storeContract } from "../contract.js";
+import { heard, message, newSession, sharedDataHarness, storeContract, summary } from "../contract.js";
 
 const backend: BackendOptions = { log: silentLogger, redisPrefix: "", redisBuckets: 1, storeWaitMs: 0 };
 
@@ -56,7 +56,7 @@ describe("sqlite store: the file", () => {
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
-    expect(tables).toEqual([...TABLES].sort());
+    expect(tables).toEqual([...TABLES, CHANGE_LOG_TABLE].sort());
     db.close();
   });
 
@@ -411,6 +411,88 @@ describe("sqlite store: real deletion", () => {
     } finally {
       store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sqlite store: the change log", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "acp-sqlite-changes-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const open = (file: string) => openSqliteStore(file, { maxIdleMs: 3_600_000 }, backend);
+
+  it("logs nothing for a session nobody watches, and only while it is watched", async () => {
+    const file = join(dir, "log.db");
+    const store = await open(file);
+    const raw = new Database(file);
+    const logged = () => raw.prepare("SELECT count(*) FROM changes").pluck().get();
+    try {
+      const { sessionId } = await store.create(newSession(), T0);
+      await store.update({ sessionId, messages: [message("m1")], changes: { title: "t" } }, T0);
+      expect(logged()).toBe(0);
+      const h = heard();
+      const sub = await store.subscribe(sessionId, undefined, h.listener);
+      await store.update({ sessionId, messages: [message("m2")], changes: {} }, T0);
+      await h.until(1);
+      expect(logged()).toBe(1);
+      sub.close();
+      raw.prepare("UPDATE sessions SET watched_until = 1").run();
+      await store.update({ sessionId, messages: [message("m3")], changes: {} }, T0);
+      expect(logged()).toBe(1);
+    } finally {
+      raw.close();
+      store.close();
+    }
+  });
+
+  it("a subscriber that missed a change (its watch lapsed meanwhile) hears `lagged`, then every change again", async () => {
+    const file = join(dir, "lapse.db");
+    const subscriber = await open(file);
+    const writer = await open(file);
+    const raw = new Database(file);
+    try {
+      const { sessionId } = await writer.create(newSession(), T0);
+      const h = heard();
+      const sub = await subscriber.subscribe(sessionId, undefined, h.listener);
+      const append = (id: string) => writer.update({ sessionId, messages: [message(id)], changes: {} }, T0);
+      await append("m1");
+      await h.until(1);
+      raw.prepare("UPDATE sessions SET watched_until = 1").run();
+      await append("m2");
+      raw.prepare("UPDATE sessions SET watched_until = ?").run(Date.now() + 60_000);
+      await append("m3");
+      await append("m4");
+      await h.until(3);
+      expect(summary(h.events)).toEqual([
+        { type: "appended", revision: 2, messageCount: 1, ids: ["m1"], trimmed: 0 },
+        { type: "lagged", revision: 4, messageCount: 3 },
+        { type: "appended", revision: 5, messageCount: 4, ids: ["m4"], trimmed: 0 },
+      ]);
+      sub.close();
+    } finally {
+      raw.close();
+      subscriber.close();
+      writer.close();
+    }
+  });
+
+  it("drops entries a minute old at the reaper's pass, never the newest", async () => {
+    const file = join(dir, "prune.db");
+    const store = await open(file);
+    const raw = new Database(file);
+    try {
+      const { sessionId } = await store.create(newSession(), T0);
+      const sub = await store.subscribe(sessionId, undefined, () => {});
+      for (const id of ["m1", "m2", "m3"]) await store.update({ sessionId, messages: [message(id)], changes: {} }, T0);
+      raw.prepare("UPDATE changes SET at = at - 120000").run();
+      await store.expireDue(T0, 10);
+      expect(raw.prepare("SELECT revision FROM changes").pluck().all()).toEqual([4]);
+      sub.close();
+    } finally {
+      raw.close();
+      store.close();
     }
   });
 });

@@ -29,6 +29,7 @@ local function update(with_changes)
       if fresh then
         append_one(S, message_id, role, json)
         S.rev, S.n = S.rev + 1, S.n + 1
+        if watched(S) then report_change(S, 'appended', 'm', json, 'tr', 0) end
       end
       access(S, now, default_idle, fresh and {'n', int(S.n), 'rev', int(S.rev)} or nil)
       loaded[id], keep_loaded = S, true
@@ -121,6 +122,10 @@ local function update(with_changes)
   if changing then S.rev = S.rev + 1; set('rev', int(S.rev)) end
   S.n = n
   access(S, now, default_idle, writes, policy_changed)
+  if watched(S) then
+    if from <= fresh then report_change(S, 'appended', 'm', table.concat(fresh_jsons, '\n', from, fresh), 'tr', drop) end
+    if not same_fields then report_change(S, 'updated', 'r', cmsgpack.pack(record(id))) end
+  end
   local full = false
   if not copy_right then full = record(id) end
   return {OK, S.rev, S.seen, S.n, full, fresh, drop}

@@ -12,7 +12,9 @@ local function expire(id, action, phase, order, S)
   if action == 'archive' then
     set_archived(S, '1')
     redis.call('ZREM', kp .. 'idle', id)
+    if watched(S) then report_change(S, 'expired', 'action', action) end
   else
+    if watched(S) then report_change(S, 'expired', 'action', action) end
     delete_session(S)
   end
 end

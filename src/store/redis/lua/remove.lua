@@ -2,5 +2,6 @@
 local id = arg()
 local S = load(id)
 if not S then return absent(id) end
+if watched(S) then report_change(S, 'removed') end
 delete_session(S)
 return {OK}

@@ -19,10 +19,10 @@ local function record(id) return redis.call('HMGET', key('s', id), unpack(RECORD
 -- serve every append to it in the batch.
 local function load(id)
   local hash = key('s', id)
-  local v = redis.call('HMGET', hash, 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 've', 'due')
+  local v = redis.call('HMGET', hash, 'rev', 'seen', 'arch', 'pin', 'idle', 'st', 'n', 'gp', 'gb', 'go', 've', 'due', 'wu')
   if not v[1] then return nil end
   return {id = id, hash = hash, index = key('i', id), messages = key('m', id), roles = key('d', id),
     rev = tonumber(v[1]), seen = tonumber(v[2]), arch = v[3], pin = v[4], idle = v[5] or nil,
-    st = tonumber(v[6]), n = tonumber(v[7]), ve = v[11], due = tonumber(v[12]),
+    st = tonumber(v[6]), n = tonumber(v[7]), ve = v[11], due = tonumber(v[12]), wu = tonumber(v[13]),
     head = {id = id, parent = v[8] or nil, base = tonumber(v[9]), off = tonumber(v[10]), owned = true}}
 end

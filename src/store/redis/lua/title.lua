@@ -2,11 +2,12 @@
 -- stays. A new title is a change of a field a record shows, so the revision and the version move
 -- with it; the same title again changes nothing.
 local id = arg()
-local hash = key('s', id)
-local v = redis.call('HMGET', hash, 'rev', 'title', 've')
-if not v[1] then return absent(id) end
+local S = load(id)
+if not S then return absent(id) end
 local title = arg()
-if v[2] ~= title then
-  redis.call('HSET', hash, 'title', title, 'rev', int(tonumber(v[1]) + 1), 've', next_version(v[3]))
+if redis.call('HGET', S.hash, 'title') ~= title then
+  S.rev = S.rev + 1
+  redis.call('HSET', S.hash, 'title', title, 'rev', int(S.rev), 've', next_version(S.ve))
+  if watched(S) then report_change(S, 'updated', 'r', cmsgpack.pack(record(id))) end
 end
 return {OK, record(id)}

@@ -25,6 +25,7 @@ if removed > 0 then
   writes = {'n', int(S.n), 'rev', int(S.rev)}
 end
 access(S, now, default_idle, writes)
+if removed > 0 and watched(S) then report_change(S, 'truncated', 'removed', removed) end
 local full = false
 if known ~= S.ve then full = record(id) end
 return {OK, S.rev, S.seen, S.n, full, removed}
