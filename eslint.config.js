@@ -58,6 +58,7 @@ export default tseslint.config(
           "removeEventListener",
           "sessionStorage",
           "setInterval",
+          "setTimeout",
           "URLSearchParams",
         ].map((name) => [name, "readonly"]),
       ),

@@ -4,6 +4,9 @@ import { EXPORT_HEADER, SESSION_LINE_END, sessionLineStart } from "../transfer/f
 import { markdownHeader, markdownMessage, type SessionHead } from "./markdown.js";
 import type { Output } from "./output.js";
 
+/** Where an export is written: a file or stdout for the CLI, a download for the inspector. */
+export type ExportOutput = Pick<Output, "closed" | "write">;
+
 export type ExportFormat = "jsonl" | "markdown";
 
 export interface ExportResult {
@@ -54,7 +57,7 @@ export async function exportSessions(
   client: SessionClient,
   format: ExportFormat,
   sessionIds: string[],
-  output: Output,
+  output: ExportOutput,
 ): Promise<ExportResult> {
   const transcript = format === "markdown" ? MARKDOWN : JSONL;
   const order = sessionIds.length > 0 ? await named(client, sessionIds) : await everySession(client);
@@ -111,7 +114,7 @@ async function exportOne(
   client: SessionClient,
   sessionId: string,
   transcript: Transcript,
-  output: Output,
+  output: ExportOutput,
 ): Promise<"exported" | "gone" | "cut"> {
   let page: Message[];
   let head: SessionHead;

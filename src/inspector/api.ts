@@ -1,28 +1,34 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ConnectionClosedError, SessionClientError, type SessionClient } from "../client/index.js";
+import type { ExportFormat } from "../cli/export.js";
 import type { Logger } from "../log.js";
 import { Method } from "../protocol/methods.js";
 import { ErrorCode } from "../rpc/errors.js";
+import { DOWNLOADS, exportDownload } from "./download.js";
 import { refuse } from "./security.js";
 
 /**
  * The inspector's JSON API: each route is one protocol method of the sidecar, its params read from the
  * path, query and body, its result sent back as the sidecar gave it. The sidecar validates the params
  * and names a bad field itself, exactly as for any other client. Errors answer
- * `{error: {code, message, data}}` with the JSON-RPC code and an HTTP status that fits it.
+ * `{error: {code, message, data}}` with the JSON-RPC code and an HTTP status that fits it. A session is
+ * read with session/export, which is not an access: looking at a session never keeps it alive.
  *
  *   GET    /api/sessions                  session/list       ?cwd&archived&cursor&limit
- *   GET    /api/sessions/:id              session/get        ?offset&afterMessageId&limit
+ *   GET    /api/sessions/:id              session/export     ?offset&afterMessageId&tail&beforeMessageId&limit
+ *   GET    /api/sessions/:id/export       session/export     ?format=jsonl|markdown, paged, as an attachment
  *   PATCH  /api/sessions/:id              session/update     {title?, retention?, expectedRevision}
+ *   POST   /api/sessions/:id/title        session/set_title  {title, expectedRevision}
+ *   POST   /api/sessions/:id/truncate     session/truncate   {fromMessageId | afterMessageId, expectedRevision}
  *   POST   /api/sessions/:id/archive      session/archive    {expectedRevision}
  *   POST   /api/sessions/:id/unarchive    session/unarchive  {expectedRevision}
  *   POST   /api/sessions/:id/fork         session/fork       {cwd, atMessageId?, title?, expectedRevision}
  *   DELETE /api/sessions/:id              session/remove     {expectedRevision}
  */
 
-/** What the API needs of a sidecar. */
-export type Sidecar = Pick<SessionClient, "request">;
+/** The sidecar's client: its requests, and the paged export the CLI writes with too. */
+export type Sidecar = SessionClient;
 
 /** An answer the API gives itself, before or instead of the sidecar's: with the JSON-RPC code it stands for. */
 export class ApiError extends Error {
@@ -57,19 +63,42 @@ export function apiRoutes(sidecar: Sidecar, log: Logger): Hono {
 
   api.get("/sessions/:id", async (c) =>
     c.json(
-      await sidecar.request(Method.sessionGet, {
+      await sidecar.request(Method.sessionExport, {
         sessionId: c.req.param("id"),
         offset: numeric(c.req.query("offset")),
         afterMessageId: c.req.query("afterMessageId"),
+        tail: numeric(c.req.query("tail")),
+        beforeMessageId: c.req.query("beforeMessageId"),
         limit: numeric(c.req.query("limit")),
       }),
     ),
   );
 
+  api.get("/sessions/:id/export", (c) => exportDownload(sidecar, c.req.param("id"), exportFormat(c.req.query("format")), log));
+
   api.patch("/sessions/:id", async (c) => {
     const body = await jsonBody(c);
     const params = { sessionId: c.req.param("id"), title: body.title, retention: body.retention, expectedRevision: revision(body) };
     return c.json(await sidecar.request(Method.sessionUpdate, params));
+  });
+
+  // session/set_title takes no expectedRevision: the revision is checked just before, as for archive.
+  api.post("/sessions/:id/title", async (c) => {
+    const sessionId = c.req.param("id");
+    const body = await jsonBody(c);
+    await atRevision(sidecar, sessionId, revision(body));
+    return c.json(await sidecar.request(Method.sessionSetTitle, { sessionId, title: body.title }));
+  });
+
+  api.post("/sessions/:id/truncate", async (c) => {
+    const body = await jsonBody(c);
+    const params = {
+      sessionId: c.req.param("id"),
+      fromMessageId: body.fromMessageId,
+      afterMessageId: body.afterMessageId,
+      expectedRevision: revision(body),
+    };
+    return c.json(await sidecar.request(Method.sessionTruncate, params));
   });
 
   api.post("/sessions/:id/archive", async (c) => {
@@ -103,12 +132,13 @@ export function apiRoutes(sidecar: Sidecar, log: Logger): Hono {
 }
 
 /**
- * Archive, unarchive, fork and remove take no expectedRevision in the protocol: the revision is read just
- * before the change, so a page acting on a stale view is refused. The read and the change are two
- * requests, so a change landing between them is not caught; update checks its revision atomically.
+ * Set_title, archive, unarchive, fork and remove take no expectedRevision in the protocol: the revision is
+ * read just before the change (with session/export, not an access), so a page acting on a stale view is
+ * refused. The read and the change are two requests, so a change landing between them is not caught;
+ * update and truncate check their revision atomically.
  */
 async function atRevision(sidecar: Sidecar, sessionId: string, expectedRevision: number): Promise<void> {
-  const { session } = await sidecar.request(Method.sessionGet, { sessionId, limit: 0 });
+  const { session } = await sidecar.request(Method.sessionExport, { sessionId, limit: 0 });
   if (session.revision !== expectedRevision) {
     throw new ApiError(409, ErrorCode.RevisionConflict, "Revision conflict: the session changed since expectedRevision", {
       sessionId,
@@ -122,6 +152,13 @@ async function atRevision(sidecar: Sidecar, sessionId: string, expectedRevision:
 function numeric(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   return (/^\d{1,15}$/.test(value) ? Number(value) : value) as number;
+}
+
+function exportFormat(value: string | undefined): ExportFormat {
+  if (value !== undefined && Object.hasOwn(DOWNLOADS, value)) return value as ExportFormat;
+  throw new ApiError(400, ErrorCode.InvalidParams, "Invalid params: format: must be jsonl or markdown", {
+    issues: [{ path: ["format"], message: "must be jsonl or markdown" }],
+  });
 }
 
 /** Every change states the revision the page showed: the inspector never changes a session blindly. */

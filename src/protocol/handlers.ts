@@ -112,7 +112,13 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
     [Method.sessionExport]: {
       handle(params) {
         const p = parse(Method.sessionExport, params);
-        const window = { offset: p.offset, afterMessageId: p.afterMessageId, limit: p.limit };
+        const window = {
+          offset: p.offset,
+          afterMessageId: p.afterMessageId,
+          limit: p.limit,
+          tail: p.tail,
+          beforeMessageId: p.beforeMessageId,
+        };
         // Not an access: a backup or an inspector reading a session must not keep it from expiring.
         return then(store.get(p.sessionId, window, NOT_AN_ACCESS), (snapshot) =>
           encoder.result(snapshot.session, snapshot.messages, snapshot.start),

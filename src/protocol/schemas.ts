@@ -147,19 +147,8 @@ export const GetSessionParamsSchema = z
     path: ["beforeMessageId"],
   });
 
-/** session/get's windows, without its access. */
-export const ExportSessionParamsSchema = z
-  .object({
-    sessionId: SessionIdSchema,
-    offset: Count.optional(),
-    limit: Count.optional(),
-    afterMessageId: MessageIdSchema.optional(),
-    _meta: Meta,
-  })
-  .refine((p) => p.offset === undefined || p.afterMessageId === undefined, {
-    message: "give offset or afterMessageId, not both",
-    path: ["afterMessageId"],
-  });
+/** session/get's windows, tail-first ones included, without its access. */
+export const ExportSessionParamsSchema = GetSessionParamsSchema;
 
 export const UpdateSessionParamsSchema = z.object({
   sessionId: SessionIdSchema,

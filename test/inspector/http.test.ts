@@ -198,6 +198,120 @@ describe.skipIf(unavailable)("acp-sessions inspect over plain HTTP", () => {
     expect(huge.body).toMatch(/^Refused: a request body is at most/);
   });
 
+  it("reads sessions tail-first with session/export, which is not an access", async () => {
+    const other = sidecarOn(file);
+    const { sessionId: id } = await other.ok("session/new", { cwd: "/http/tail" });
+    const messages = ["a", "b", "c", "d"].map((messageId) => ({ messageId, role: "user", content: `text ${messageId}` }));
+    await other.ok("session/update", { sessionId: id, messages });
+    const accessed = (await other.ok("session/export", { sessionId: id, limit: 0 })).session.lastAccessed;
+    const then = Date.now();
+    await until(() => Date.now() > then + 2, "the clock to move on");
+
+    const read = async (query: string) => JSON.parse((await api(`/sessions/${id}${query}`)).body).session;
+    const tail = await read("?tail=2");
+    expect(tail).toMatchObject({ contextStart: 2, messageCount: 4, lastAccessed: accessed });
+    expect(tail.context.map((m: { messageId: string }) => m.messageId)).toEqual(["c", "d"]);
+    const earlier = await read("?beforeMessageId=c&limit=1");
+    expect(earlier.contextStart).toBe(1);
+    expect(earlier.context.map((m: { messageId: string }) => m.messageId)).toEqual(["b"]);
+    expect((await read("?offset=0")).context).toHaveLength(4);
+    expect((await other.ok("session/export", { sessionId: id, limit: 0 })).session.lastAccessed).toBe(accessed);
+
+    const mixed = await api(`/sessions/${id}?tail=2&offset=1`);
+    expect(mixed.status).toBe(400);
+    expect(JSON.parse(mixed.body).error).toMatchObject({ code: -32602, data: { issues: [{ path: ["tail"] }] } });
+    const absent = await api(`/sessions/${id}?beforeMessageId=zz`);
+    expect(JSON.parse(absent.body).error).toMatchObject({ code: -32602, data: { issues: [{ path: ["beforeMessageId"] }] } });
+    expect(await other.end()).toBe(0);
+  });
+
+  it("maps Rename onto session/set_title and Delete from here onto session/truncate, each with expectedRevision", async () => {
+    const other = sidecarOn(file);
+    const { sessionId: id } = await other.ok("session/new", { cwd: "/http/edit", title: "before" });
+    const messages = ["a", "b", "c", "d"].map((messageId) => ({ messageId, role: "user", content: `text ${messageId}` }));
+    await other.ok("session/update", { sessionId: id, messages });
+    const error = (answer: { body: string }) => JSON.parse(answer.body).error;
+
+    const blind = await change("POST", `/sessions/${id}/title`, { title: "blind" });
+    expect(blind.status).toBe(400);
+    expect(error(blind)).toMatchObject({ code: -32602, data: { issues: [{ path: ["expectedRevision"] }] } });
+    const stale = await change("POST", `/sessions/${id}/title`, { title: "stale", expectedRevision: 1 });
+    expect(stale.status).toBe(409);
+    expect(error(stale)).toMatchObject({ code: -32010, data: { sessionId: id, expectedRevision: 1, revision: 2 } });
+    const empty = await change("POST", `/sessions/${id}/title`, { title: "   ", expectedRevision: 2 });
+    expect(empty.status).toBe(400);
+    expect(error(empty)).toMatchObject({ code: -32602, data: { issues: [{ path: ["title"] }] } });
+    const renamed = await change("POST", `/sessions/${id}/title`, { title: "  after  ", expectedRevision: 2 });
+    expect(JSON.parse(renamed.body)).toEqual({ title: "after" });
+    expect((await other.ok("session/export", { sessionId: id, limit: 0 })).session).toMatchObject({ title: "after", revision: 3 });
+
+    const blindCut = await change("POST", `/sessions/${id}/truncate`, { fromMessageId: "c" });
+    expect(error(blindCut)).toMatchObject({ code: -32602, data: { issues: [{ path: ["expectedRevision"] }] } });
+    const staleCut = await change("POST", `/sessions/${id}/truncate`, { fromMessageId: "c", expectedRevision: 2 });
+    expect(staleCut.status).toBe(409);
+    expect(error(staleCut)).toMatchObject({ code: -32010, data: { expectedRevision: 2, revision: 3 } });
+    const absent = await change("POST", `/sessions/${id}/truncate`, { fromMessageId: "zz", expectedRevision: 3 });
+    expect(absent.status).toBe(400);
+    expect(error(absent)).toMatchObject({ code: -32602, data: { issues: [{ path: ["fromMessageId"] }] } });
+    const cut = await change("POST", `/sessions/${id}/truncate`, { fromMessageId: "c", expectedRevision: 3 });
+    expect(JSON.parse(cut.body)).toEqual({ sessionId: id, messageCount: 2, revision: 4, removed: 2 });
+    const unknown = await change("POST", "/sessions/no-such-session/truncate", { fromMessageId: "c", expectedRevision: 1 });
+    expect(unknown.status).toBe(404);
+    expect(await other.end()).toBe(0);
+  });
+
+  it("downloads a session's export as an attachment, byte for byte what `acp-sessions export` writes", async () => {
+    const other = sidecarOn(file);
+    const { sessionId: id } = await other.ok("session/new", { cwd: "/http/export", title: "to take away" });
+    // More messages than the export's first page, so the download is written in several parts.
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      messageId: `e${i}`,
+      role: i % 2 ? "assistant" : "user",
+      content:
+        i === 1
+          ? [
+              { type: "text", text: "a <b>block</b>" },
+              { type: "resource_link", name: "spec", uri: "https://example.com" },
+            ]
+          : `message ${i}`,
+    }));
+    await other.ok("session/update", { sessionId: id, messages });
+    expect(await other.end()).toBe(0);
+
+    for (const [format, type, extension] of [
+      ["jsonl", "application/jsonl; charset=utf-8", "jsonl"],
+      ["markdown", "text/markdown; charset=utf-8", "md"],
+    ] as const) {
+      const download = await api(`/sessions/${id}/export?format=${format}`);
+      expect(download.status, format).toBe(200);
+      expect(download.headers).toMatchObject({
+        "content-type": type,
+        "content-disposition": `attachment; filename="acp-session-${id}.${extension}"`,
+        "x-content-type-options": "nosniff",
+        "cache-control": "no-store",
+      });
+      const cli = spawnSidecar(["--store", `sqlite:${file}`, "export", "--format", format, id]);
+      expect((await cli.exit).code).toBe(0);
+      expect(download.body, format).toBe(cli.lines.join("\n") + "\n");
+    }
+    const lines = (await api(`/sessions/${id}/export?format=jsonl`)).body.trimEnd().split("\n");
+    expect(JSON.parse(lines[0]!)).toEqual({ format: "acp-sessions-export", version: 1 });
+    expect(JSON.parse(lines[1]!).session).toMatchObject({ sessionId: id, title: "to take away", messageCount: 40 });
+    expect(lines).toHaveLength(2);
+    expect((await api(`/sessions/${id}/export?format=markdown`)).body).toMatch(/^# to take away\n/);
+
+    const unknown = await api("/sessions/no-such-session/export?format=jsonl");
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body).error).toMatchObject({ code: -32002, data: { sessionId: "no-such-session" } });
+    for (const query of ["?format=pdf", ""]) {
+      const refused = await api(`/sessions/${id}/export${query}`);
+      expect(refused.status, query).toBe(400);
+      expect(JSON.parse(refused.body).error).toMatchObject({ code: -32602, data: { issues: [{ path: ["format"] }] } });
+    }
+    const tokenless = await http(inspector.port, { path: `/api/sessions/${id}/export?format=jsonl` });
+    expect(tokenless.status).toBe(401);
+  });
+
   it("--read-only refuses every change with 403 and still reads", async () => {
     const readOnly = await startInspector(file, ["--read-only"]);
     const page = await http(readOnly.port, {});
@@ -209,6 +323,8 @@ describe.skipIf(unavailable)("acp-sessions inspect over plain HTTP", () => {
       ["POST", `/api/sessions/${sessionId}/archive`],
       ["POST", `/api/sessions/${sessionId}/unarchive`],
       ["POST", `/api/sessions/${sessionId}/fork`],
+      ["POST", `/api/sessions/${sessionId}/title`],
+      ["POST", `/api/sessions/${sessionId}/truncate`],
       ["DELETE", `/api/sessions/${sessionId}`],
     ] as const) {
       const refused = await http(readOnly.port, { method, path, headers, body });
@@ -219,6 +335,9 @@ describe.skipIf(unavailable)("acp-sessions inspect over plain HTTP", () => {
     }
     const read = await http(readOnly.port, { path: `/api/sessions/${sessionId}`, headers });
     expect(JSON.parse(read.body).session).toMatchObject({ title: "renamed", revision: 5 });
+    const exported = await http(readOnly.port, { path: `/api/sessions/${sessionId}/export?format=markdown`, headers });
+    expect(exported.status).toBe(200);
+    expect(exported.body).toMatch(/^# renamed\n/);
   });
 
   it("listens on 127.0.0.1 only", async () => {

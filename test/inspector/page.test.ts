@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { killAll, type Sidecar } from "../helpers/sidecar.js";
@@ -61,7 +62,8 @@ async function newSession(params: Record<string, unknown>, messages: unknown[] =
   return sessionId;
 }
 
-const stored = async (sessionId: string) => (await store.ok("session/get", { sessionId, limit: 0 })).session;
+/** The session as the store holds it, read with session/export so that reading it is no access. */
+const stored = async (sessionId: string) => (await store.ok("session/export", { sessionId, limit: 0 })).session;
 
 async function filterByCwd(page: Page, cwd: string, archived = "Leave out"): Promise<void> {
   await page.getByLabel("Working directory").fill(cwd);
@@ -183,31 +185,90 @@ describe.skipIf(unavailable)("the inspector's page", () => {
     expect(child).toBeTruthy();
   });
 
-  it("loads a long session a page at a time", async () => {
-    const messages = Array.from({ length: 130 }, (_, i) => ({ messageId: `l${i}`, role: "user", content: `message ${i}` }));
+  it("opens a long session at its newest message, and loads earlier ones up to the start as it is scrolled up", async () => {
+    const messages = Array.from({ length: 500 }, (_, i) => ({
+      messageId: `l${i}`,
+      role: i % 2 ? "assistant" : "user",
+      content: i % 7 ? `message ${i}` : `message ${i}\n${"a longer line of text ".repeat(12)}`,
+    }));
     const sessionId = await newSession({ cwd: "/long", title: "long" }, messages);
+    const accessed = (await stored(sessionId)).lastAccessed;
     const page = await openPage();
     await show(page, sessionId);
+    const shown = page.locator(".message");
+    await eventually(() => shown.count()).toBe(100);
+    expect(await shown.first().locator(".text").textContent()).toMatch(/^message 400\b/);
+    await page.getByText("Messages 401 to 500 of 500, newest last.").waitFor();
+    const pane = page.locator(".message-pane");
+    // At its end: the pane is scrolled down to the newest message.
+    expect(await pane.evaluate((el: any) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThanOrEqual(1);
+    expect(await pane.evaluate((el: any) => el.scrollHeight > el.clientHeight * 2)).toBe(true);
+
+    for (let first = 400; first > 0; first -= 100) {
+      // Scrolled to the top: the earlier messages go in above, and the message that was on top stays where it was.
+      const before = await pane.evaluate((el: any) => {
+        el.scrollTop = 0;
+        const top = el.querySelector(".message");
+        return { id: top.dataset.messageId, y: top.getBoundingClientRect().top - el.getBoundingClientRect().top };
+      });
+      expect(before.id).toBe(`l${first}`);
+      await eventually(() => shown.count()).toBe(600 - first);
+      const after = await pane.evaluate(
+        (el: any, id: string) => el.querySelector(`[data-message-id="${id}"]`).getBoundingClientRect().top - el.getBoundingClientRect().top,
+        before.id,
+      );
+      expect(Math.abs(after - before.y), `l${first}`).toBeLessThanOrEqual(1);
+      expect(await pane.evaluate((el: any) => el.scrollTop)).toBeGreaterThan(0);
+    }
+    await page.getByText("The start of the conversation.").waitFor();
+    expect(await shown.first().locator(".text").textContent()).toMatch(/^message 0\b/);
+    await page.getByText("All 500 messages, newest last.").waitFor();
+    expect(await button(page, "Load earlier messages").count()).toBe(0);
+    // Looking at a session is not an access: its idle clock did not restart.
+    expect((await stored(sessionId)).lastAccessed).toBe(accessed);
+  });
+
+  it("loads earlier messages with the keyboard too, from the button at the top of the pane", async () => {
+    const messages = Array.from({ length: 150 }, (_, i) => ({ messageId: `k${i}`, role: "user", content: `message ${i}` }));
+    const sessionId = await newSession({ cwd: "/long", title: "by keyboard" }, messages);
+    const page = await openSession(sessionId);
     await eventually(() => page.locator(".message").count()).toBe(100);
-    await page.getByText("100 of 130 messages shown, oldest first.").waitFor();
-    await button(page, "Load later messages").click();
-    await eventually(() => page.locator(".message").count()).toBe(130);
-    expect(await page.locator(".message .text").last().textContent()).toBe("message 129");
-    await eventually(() => button(page, "Load later messages").count()).toBe(0);
+    // Focused without scrolling the pane, which would read them by itself: here Enter does.
+    await button(page, "Load earlier messages").evaluate((element: any) => element.focus({ preventScroll: true }));
+    expect(await page.locator(".message-pane").evaluate((el: any) => el.scrollTop)).toBeGreaterThan(0);
+    await page.keyboard.press("Enter");
+    await eventually(() => page.locator(".message").count()).toBe(150);
+    await page.getByText("The start of the conversation.").waitFor();
+  });
+
+  it("when the first message shown is cut away meanwhile, shows the conversation again from its end and says why", async () => {
+    const messages = Array.from({ length: 150 }, (_, i) => ({ messageId: `g${i}`, role: "user", content: `message ${i}` }));
+    const sessionId = await newSession({ cwd: "/long", title: "cut behind the page" }, messages);
+    const page = await openSession(sessionId);
+    await eventually(() => page.locator(".message").count()).toBe(100);
+    await store.ok("session/truncate", { sessionId, fromMessageId: "g40" });
+    await page.locator(".message-pane").evaluate((el: any) => (el.scrollTop = 0));
+    await eventually(() => page.getByRole("alert").textContent()).toBe(
+      "This conversation changed while its earlier messages were read: it is shown again from its newest messages.",
+    );
+    await eventually(() => page.locator(".message").count()).toBe(40);
+    await page.getByText("All 40 messages, newest last.").waitFor();
   });
 
   it("Rename, Archive, Unarchive, Pin and Unpin change the store, each with the revision the page showed", async () => {
     const sessionId = await newSession({ cwd: "/actions", title: "before", retention: { maxIdle: "2h" } }, [
       { role: "user", content: "hi" },
     ]);
+    const accessed = (await stored(sessionId)).lastAccessed;
     const page = await openSession(sessionId);
 
+    // Rename is session/set_title, which stores the title trimmed and is not an access.
     await button(page, "Rename").click();
-    await page.getByLabel("New title").fill("after");
+    await page.getByLabel("New title").fill("  after  ");
     await button(page, "Save title").click();
     await eventually(() => page.getByRole("heading", { level: 2 }).textContent()).toBe("after");
-    await eventually(() => page.locator(".done").textContent()).toBe("Renamed.");
-    expect(await stored(sessionId)).toMatchObject({ title: "after", revision: 3 });
+    await eventually(() => page.locator(".done").textContent()).toBe("Renamed to “after”.");
+    expect(await stored(sessionId)).toMatchObject({ title: "after", revision: 3, lastAccessed: accessed });
 
     await button(page, "Archive").click();
     await button(page, "Unarchive").waitFor();
@@ -226,11 +287,14 @@ describe.skipIf(unavailable)("the inspector's page", () => {
     await eventually(() => page.locator(".fields").textContent()).toContain("Expires after 2 h without activity");
     expect((await stored(sessionId)).retention).toEqual({ maxIdleMs: 7_200_000, pinned: false });
 
+    // A title of only spaces is refused by the sidecar, which says why.
     await button(page, "Rename").click();
-    await page.getByLabel("New title").fill("");
+    await page.getByLabel("New title").fill("   ");
     await button(page, "Save title").click();
-    await eventually(() => page.getByRole("heading", { level: 2 }).textContent()).toBe("Untitled session");
-    expect((await stored(sessionId)).title).toBeNull();
+    await eventually(() => page.getByRole("alert").textContent()).toBe(
+      "Rename failed: Invalid params: title: is empty after trimming whitespace",
+    );
+    expect((await stored(sessionId)).title).toBe("after");
   });
 
   it("Fork here makes a fork at that message and opens it", async () => {
@@ -285,6 +349,96 @@ describe.skipIf(unavailable)("the inspector's page", () => {
     await eventually(() => page.locator(".notice").textContent()).toBe("Deleted the session “doomed”.");
     expect(page.url()).toBe(`${inspector.origin}/#/`);
     await expect(store.ok("session/get", { sessionId })).rejects.toMatchObject({ code: -32002 });
+  });
+
+  it("Delete from here asks first, with a button that says Delete from here, then drops that message and every later one", async () => {
+    const sessionId = await newSession({ cwd: "/delete-from", title: "cut me" }, [
+      { messageId: "d1", role: "user", content: "first" },
+      { messageId: "d2", role: "assistant", content: "second" },
+      { messageId: "d3", role: "user", content: "third" },
+    ]);
+    const page = await openSession(sessionId);
+    const dialog = page.getByRole("dialog");
+    const deleteFrom = () => page.locator(".message").nth(1).getByRole("button", { name: "Delete from here" }).click();
+
+    await deleteFrom();
+    await dialog.waitFor();
+    await eventually(() => dialog.getByRole("heading").textContent()).toBe("Delete from this message on?");
+    await eventually(() => dialog.textContent()).toContain("and every message after it: 2 messages of “cut me”. It cannot be undone.");
+    expect(await dialog.getByRole("button").allTextContents()).toEqual(["Cancel", "Delete from here"]);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await eventually(() => dialog.count()).toBe(0);
+    expect((await stored(sessionId)).messageCount).toBe(3);
+
+    await deleteFrom();
+    await dialog.getByRole("button", { name: "Delete from here" }).click();
+    await eventually(() => page.locator(".done").textContent()).toBe("Deleted 2 messages.");
+    await eventually(() => page.locator(".message .text").allTextContents()).toEqual(["first"]);
+    expect(await stored(sessionId)).toMatchObject({ messageCount: 1, revision: 3 });
+    await page.getByText("All 1 message, newest last.").waitFor();
+  });
+
+  it("Delete from here on a session changed meanwhile drops nothing, says so and shows the new state", async () => {
+    const sessionId = await newSession({ cwd: "/delete-from", title: "moving" }, [
+      { messageId: "x1", role: "user", content: "first" },
+      { messageId: "x2", role: "assistant", content: "second" },
+    ]);
+    const page = await openSession(sessionId);
+    await store.ok("session/update", { sessionId, messages: [{ messageId: "x3", role: "user", content: "appended elsewhere" }] });
+
+    await page.locator(".message").nth(0).getByRole("button", { name: "Delete from here" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete from here" }).click();
+    await eventually(() => page.getByRole("alert").textContent()).toBe(
+      "Someone else changed this session after this page read it (from revision 2 to 3), so “Delete from here” was not applied. " +
+        "Shown now is the session as it is; try again if you still want to.",
+    );
+    await eventually(() => page.locator(".message .text").allTextContents()).toEqual(["first", "second", "appended elsewhere"]);
+    expect(await stored(sessionId)).toMatchObject({ messageCount: 3, revision: 3 });
+  });
+
+  it("Export downloads the session as JSONL or Markdown, sent as attachments", async () => {
+    const sessionId = await newSession({ cwd: "/export", title: "take away" }, [
+      { messageId: "t1", role: "user", content: "what to take" },
+      { messageId: "t2", role: "assistant", content: [{ type: "text", text: "<b>this</b>" }] },
+    ]);
+    const page = await openSession(sessionId);
+    for (const [label, extension, check] of [
+      [
+        "Download JSONL",
+        "jsonl",
+        (text: string) => {
+          const lines = text
+            .trimEnd()
+            .split("\n")
+            .map((line) => JSON.parse(line));
+          expect(lines[0]).toEqual({ format: "acp-sessions-export", version: 1 });
+          expect(lines[1].session).toMatchObject({ sessionId, title: "take away", messageCount: 2 });
+          expect(lines[1].session.context.map((m: { messageId: string }) => m.messageId)).toEqual(["t1", "t2"]);
+        },
+      ],
+      [
+        "Download Markdown",
+        "md",
+        (text: string) => {
+          expect(text).toMatch(/^# take away\n/);
+          expect(text).toContain("what to take");
+          expect(text).toContain("<b>this</b>");
+        },
+      ],
+    ] as const) {
+      await button(page, "Export").click();
+      const [download, response] = await Promise.all([
+        page.waitForEvent("download"),
+        page.waitForResponse((answer) => answer.url().includes("/export?")),
+        button(page, label).click(),
+      ]);
+      const name = `acp-session-${sessionId}.${extension}`;
+      expect(response.headers()["content-disposition"]).toBe(`attachment; filename="${name}"`);
+      expect(download.suggestedFilename()).toBe(name);
+      const path = await download.path();
+      check(readFileSync(path, "utf8"));
+      await eventually(() => page.locator(".done").textContent()).toBe(`Downloaded ${name}.`);
+    }
   });
 
   it("a revision conflict says that someone else changed the session, applies nothing and shows the new state", async () => {
@@ -373,7 +527,7 @@ describe.skipIf(unavailable)("the inspector's page", () => {
       await page.keyboard.press("Tab");
       reached.add(await page.evaluate<string>("document.activeElement?.textContent?.trim() ?? ''"));
     }
-    for (const name of ["Rename", "Archive", "Pin", "Delete", "Refresh", "Fork here", "← All sessions"])
+    for (const name of ["Rename", "Archive", "Pin", "Export", "Delete", "Refresh", "Fork here", "Delete from here", "← All sessions"])
       expect(reached, name).toContain(name);
     await button(page, "Pin").focus();
     await page.keyboard.press("Enter");
@@ -381,17 +535,47 @@ describe.skipIf(unavailable)("the inspector's page", () => {
     expect((await stored(sessionId)).retention.pinned).toBe(true);
   });
 
-  it("with --read-only offers no enabled control that changes anything", async () => {
-    const sessionId = await newSession({ cwd: "/read-only", title: "look only" }, [{ role: "user", content: "hi" }]);
+  it("with --read-only offers no enabled control that changes anything, and the server refuses them", async () => {
+    const sessionId = await newSession({ cwd: "/read-only", title: "look only" }, [{ messageId: "r1", role: "user", content: "hi" }]);
     const readOnly = await startInspector(work.file("page.db"), ["--read-only"]);
     const page = await openPage(readOnly.url);
     await eventually(() => page.locator(".mark-read-only").textContent()).toBe("Read-only");
     await show(page, sessionId);
     await eventually(() => page.getByRole("heading", { level: 2 }).textContent()).toBe("look only");
     await page.getByText("Read-only: this inspector was started with --read-only").waitFor();
-    for (const name of ["Rename", "Archive", "Pin", "Delete", "Fork here"]) expect(await button(page, name).isDisabled(), name).toBe(true);
+    for (const name of ["Rename", "Archive", "Pin", "Delete", "Fork here", "Delete from here"]) {
+      expect(await button(page, name).isDisabled(), name).toBe(true);
+    }
     const enabled = await page.locator("button:enabled").allTextContents();
-    expect(enabled.map((text) => text.trim())).toEqual(["Refresh"]);
+    expect(enabled.map((text) => text.trim())).toEqual(["Export", "Refresh"]);
+
+    // What the disabled buttons would send, the server refuses.
+    const refusals = await page.evaluate(
+      async ({ id, token }) => {
+        const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+        const path = `/api/sessions/${encodeURIComponent(id)}`;
+        const attempts: [string, string, object][] = [
+          ["POST", `${path}/title`, { title: "no", expectedRevision: 2 }],
+          ["POST", `${path}/truncate`, { fromMessageId: "r1", expectedRevision: 2 }],
+        ];
+        const answers = [];
+        for (const [method, url, body] of attempts) {
+          const answer = await fetch(url, { method, headers, body: JSON.stringify(body) });
+          answers.push([answer.status, await answer.text()]);
+        }
+        return answers;
+      },
+      { id: sessionId, token: readOnly.token },
+    );
+    for (const refusal of refusals) {
+      expect(refusal).toEqual([403, "Refused: the inspector runs with --read-only: nothing may change the store.\n"]);
+    }
+    expect(await stored(sessionId)).toMatchObject({ title: "look only", messageCount: 1 });
+
+    // Export only reads: it still downloads.
+    await button(page, "Export").click();
+    const [download] = await Promise.all([page.waitForEvent("download"), button(page, "Download Markdown").click()]);
+    expect(download.suggestedFilename()).toBe(`acp-session-${sessionId}.md`);
   });
 
   it("exits 0 on SIGTERM with the page still open", async () => {

@@ -53,6 +53,30 @@ describe("session/export", () => {
     expect(ids((await s.ok("session/export", { sessionId, limit: 0 })).session)).toEqual([]);
   });
 
+  it("reads from the end with tail and beforeMessageId as session/get does, still without an access", async () => {
+    const sessionId = await sessionWith(5);
+    const before = (await s.ok("session/export", { sessionId, limit: 0 })).session.lastAccessed;
+    clock += 1000;
+    const tail = (await s.ok("session/export", { sessionId, tail: 2 })).session;
+    expect(ids(tail)).toEqual(["m3", "m4"]);
+    expect(tail).toMatchObject({ contextStart: 3, messageCount: 5, lastAccessed: before });
+    const earlier = (await s.ok("session/export", { sessionId, beforeMessageId: "m3", limit: 2 })).session;
+    expect(ids(earlier)).toEqual(["m1", "m2"]);
+    expect(earlier.contextStart).toBe(1);
+    const first = (await s.ok("session/export", { sessionId, beforeMessageId: "m1", limit: 2 })).session;
+    expect(ids(first)).toEqual(["m0"]);
+    expect(first.contextStart).toBe(0);
+    expect((await s.ok("session/export", { sessionId, tail: 9 })).session.contextStart).toBe(0);
+    expect((await s.ok("session/get", { sessionId, tail: 2 })).session).toEqual({ ...tail, lastAccessed: new Date(clock).toISOString() });
+
+    const mixed = await s.call("session/export", { sessionId, tail: 2, offset: 1 });
+    expect(mixed.error).toMatchObject({ code: -32602, data: { issues: [{ path: ["tail"] }] } });
+    const both = await s.call("session/export", { sessionId, beforeMessageId: "m3", afterMessageId: "m1" });
+    expect(both.error).toMatchObject({ code: -32602, data: { issues: [{ path: ["beforeMessageId"] }] } });
+    const absent = await s.call("session/export", { sessionId, beforeMessageId: "zz" });
+    expect(absent.error).toMatchObject({ code: -32602, data: { issues: [{ path: ["beforeMessageId"] }] } });
+  });
+
   it("does not keep an idle session from expiring", async () => {
     const { sessionId } = await s.ok("session/new", { cwd: "/work" });
     clock += 9_000;

@@ -41,11 +41,22 @@ export class ApiError extends Error {
  * @returns {Promise<any>}
  */
 async function call(method, path, body) {
+  return (await send(method, path, body)).json();
+}
+
+/**
+ * The response of a call that succeeded; a failed one is thrown as an ApiError.
+ * @param {"GET" | "POST" | "PATCH" | "DELETE"} method
+ * @param {string} path
+ * @param {object} [body]
+ * @returns {Promise<Response>}
+ */
+async function send(method, path, body) {
   /** @type {Record<string, string>} */
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ""}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (response.ok) return response.json();
+  if (response.ok) return response;
   if ((response.headers.get("content-type") ?? "").startsWith("application/json")) {
     const { error } = await response.json();
     throw new ApiError(response.status, error.message, error.code, error.data);
@@ -72,9 +83,10 @@ const sessionPath = (sessionId) => `/api/sessions/${encodeURIComponent(sessionId
 export const listSessions = (params) => call("GET", `/api/sessions${query(params)}`);
 
 /**
+ * Reads a session with session/export, which is not an access: looking at a session never keeps it alive.
  * @param {string} sessionId
- * @param {{ offset?: number, afterMessageId?: string, limit?: number }} window
- * @returns {Promise<ResultOf<"session/get">>}
+ * @param {{ tail?: number, beforeMessageId?: string, offset?: number, afterMessageId?: string, limit?: number }} window
+ * @returns {Promise<ResultOf<"session/export">>}
  */
 export const getSession = (sessionId, window) => call("GET", `${sessionPath(sessionId)}${query(window)}`);
 
@@ -84,6 +96,25 @@ export const getSession = (sessionId, window) => call("GET", `${sessionPath(sess
  * @returns {Promise<ResultOf<"session/update">>}
  */
 export const updateSession = (sessionId, changes) => call("PATCH", sessionPath(sessionId), changes);
+
+/**
+ * @param {string} sessionId
+ * @param {string} title
+ * @param {number} expectedRevision
+ * @returns {Promise<ResultOf<"session/set_title">>}
+ */
+export const setTitle = (sessionId, title, expectedRevision) =>
+  call("POST", `${sessionPath(sessionId)}/title`, { title, expectedRevision });
+
+/**
+ * Drops this message and every later one.
+ * @param {string} sessionId
+ * @param {string} fromMessageId
+ * @param {number} expectedRevision
+ * @returns {Promise<ResultOf<"session/truncate">>}
+ */
+export const truncateFrom = (sessionId, fromMessageId, expectedRevision) =>
+  call("POST", `${sessionPath(sessionId)}/truncate`, { fromMessageId, expectedRevision });
 
 /**
  * @param {string} sessionId
@@ -106,3 +137,29 @@ export const forkSession = (sessionId, fork) => call("POST", `${sessionPath(sess
  * @returns {Promise<ResultOf<"session/remove">>}
  */
 export const removeSession = (sessionId, expectedRevision) => call("DELETE", sessionPath(sessionId), { expectedRevision });
+
+/**
+ * Downloads a session's export (`jsonl` or `markdown`). The call needs the token as a header, which a plain
+ * link cannot send, so the file is fetched, then saved under the name the server gave it.
+ * @param {string} sessionId
+ * @param {"jsonl" | "markdown"} format
+ * @returns {Promise<string>} the file's name
+ */
+export async function downloadExport(sessionId, format) {
+  const response = await send("GET", `${sessionPath(sessionId)}/export${query({ format })}`);
+  const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? `acp-session.${format}`;
+  let file;
+  try {
+    file = await response.blob();
+  } catch {
+    throw new Error("the download was cut short: the session changed while it was exported, or the inspector stopped. Try again.");
+  }
+  const url = URL.createObjectURL(file);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.click();
+  // The browser may resolve the link after this task: the file is let go once the download has surely begun.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
+}

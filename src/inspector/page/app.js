@@ -55,7 +55,7 @@ export function App() {
       ${notice !== undefined && html`<p class="notice" role="status">${notice}</p>`}
       ${
         route.view === "session"
-          ? html`<${Conversation} sessionId=${route.sessionId} now=${now} onNavigate=${navigate} />`
+          ? html`<${Conversation} key=${route.sessionId} sessionId=${route.sessionId} now=${now} onNavigate=${navigate} />`
           : html`<${SessionList} filters=${filters} onFilters=${setFilters} now=${now} />`
       }
     </main>`;

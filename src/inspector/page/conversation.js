@@ -1,94 +1,66 @@
-// One session: its actions, its fields, its place in the fork tree and its messages, a page at a time.
+// One session: its actions, its messages (tail-first, in messages.js), its fields and its place in the
+// fork tree. Every change carries the revision shown; a conflict shows the session as it now is.
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, forkSession, getSession, readOnly, removeSession, setArchived, updateSession } from "./api.js";
-import { MessageContent } from "./content.js";
+import {
+  ApiError,
+  downloadExport,
+  forkSession,
+  readOnly,
+  removeSession,
+  setArchived,
+  setTitle,
+  truncateFrom,
+  updateSession,
+} from "./api.js";
 import { ConfirmDialog } from "./dialog.js";
 import { ForkFamily } from "./forks.js";
 import { Marks, plural } from "./list.js";
+import { MessagePane, ROLES, useMessageWindow } from "./messages.js";
 import { Ago, At, duration } from "./time.js";
 /** @import { Message, Session } from "../../client/types.js" */
-
-/** Messages read at a time. */
-const PAGE = 100;
-
-const ROLES = { user: "User", assistant: "Assistant", system: "System" };
 
 /** @typedef {{ text: string, conflict?: boolean }} Problem */
 /** @typedef {{ heading: string, body: string, label: string, run: () => void }} Question */
 
 /**
+ * One session's view; the app keys it by session, so each session starts from a fresh state.
  * @param {{ sessionId: string, now: number, onNavigate: (hash: string, notice: string) => void }} props
  */
 export function Conversation({ sessionId, now, onNavigate }) {
-  const [session, setSession] = useState(/** @type {Session | undefined} */ (undefined));
-  const [messages, setMessages] = useState(/** @type {Message[]} */ ([]));
+  const view = useMessageWindow(sessionId);
+  const { session, messages } = view;
   const [loading, setLoading] = useState(true);
   const [problem, setProblem] = useState(/** @type {Problem | undefined} */ (undefined));
   const [done, setDone] = useState(/** @type {string | undefined} */ (undefined));
   const [busy, setBusy] = useState(/** @type {string | undefined} */ (undefined));
-  const [renaming, setRenaming] = useState(false);
+  const [panel, setPanel] = useState(/** @type {"rename" | "export" | undefined} */ (undefined));
   const [question, setQuestion] = useState(/** @type {Question | undefined} */ (undefined));
   const [generation, setGeneration] = useState(0);
   const heading = useRef(/** @type {HTMLHeadingElement | null} */ (null));
 
-  /**
-   * Reads the session again from its first message, as many messages as are shown now.
-   * @param {number} shown
-   */
-  const reload = async (shown) => {
-    const { session } = await getSession(sessionId, { limit: Math.max(PAGE, shown) });
-    setSession(session);
-    setMessages(session.context);
-  };
-
   useEffect(() => {
-    let stopped = false;
-    setSession(undefined);
-    setMessages([]);
-    setProblem(undefined);
-    setDone(undefined);
-    setRenaming(false);
-    setLoading(true);
-    reload(0)
-      .then(() => !stopped && heading.current?.focus())
-      .catch((/** @type {Error} */ err) => !stopped && setProblem({ text: describe(err) }))
-      .finally(() => !stopped && setLoading(false));
-    return () => {
-      stopped = true;
-    };
-  }, [sessionId]);
-
-  const loadLater = async () => {
-    const last = messages[messages.length - 1];
-    setLoading(true);
-    try {
-      const { session } = await getSession(sessionId, last ? { afterMessageId: last.messageId, limit: PAGE } : { limit: PAGE });
-      setSession(session);
-      setMessages([...messages, ...session.context]);
-    } catch (err) {
-      setProblem({ text: describe(/** @type {Error} */ (err)) });
-    } finally {
-      setLoading(false);
-    }
-  };
+    view
+      .readTail(0)
+      .then(() => heading.current?.focus())
+      .catch((/** @type {Error} */ err) => setProblem({ text: describe(err) }))
+      .finally(() => setLoading(false));
+  }, []);
 
   /**
-   * Runs one change; on a revision conflict shows the session as it now is, and says so.
+   * Runs one change, which says what it did; on a revision conflict shows the session as it now is, and says so.
    * @param {string} label the action's button label
-   * @param {string} doneText
-   * @param {() => Promise<unknown>} change
+   * @param {() => Promise<string>} change
    */
-  const act = async (label, doneText, change) => {
+  const act = async (label, change) => {
     setBusy(label);
     setProblem(undefined);
     setDone(undefined);
     try {
-      await change();
-      setDone(doneText);
+      setDone(await change());
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
-        await reload(messages.length).catch(() => {});
+        await view.readTail(messages.length).catch(() => {});
         setProblem({
           conflict: true,
           text:
@@ -115,33 +87,55 @@ export function Conversation({ sessionId, now, onNavigate }) {
   const title = session.title ?? "Untitled session";
   const disabled = readOnly || busy !== undefined;
 
-  /** @param {string | null} newTitle */
+  /** @param {string} newTitle */
   const rename = (newTitle) =>
-    act("Rename", "Renamed.", async () => {
-      await updateSession(sessionId, { title: newTitle, expectedRevision: revision });
-      setRenaming(false);
-      await reload(messages.length);
+    act("Rename", async () => {
+      const stored = await setTitle(sessionId, newTitle, revision);
+      setPanel(undefined);
+      await view.readFields();
+      return `Renamed to “${stored.title}”.`;
     });
   const toggleArchived = () =>
-    act(session.archived ? "Unarchive" : "Archive", session.archived ? "Unarchived." : "Archived.", async () => {
+    act(session.archived ? "Unarchive" : "Archive", async () => {
       await setArchived(sessionId, !session.archived, revision);
-      await reload(messages.length);
+      await view.readFields();
+      return session.archived ? "Unarchived." : "Archived.";
     });
   // The idle age is sent as it is now, so pinning and unpinning leave it as it was.
   const togglePinned = () =>
-    act(session.retention.pinned ? "Unpin" : "Pin", session.retention.pinned ? "Unpinned." : "Pinned.", async () => {
+    act(session.retention.pinned ? "Unpin" : "Pin", async () => {
       const retention = { maxIdle: session.retention.maxIdleMs, pinned: !session.retention.pinned };
       await updateSession(sessionId, { retention, expectedRevision: revision });
-      await reload(messages.length);
+      await view.readFields();
+      return session.retention.pinned ? "Unpinned." : "Pinned.";
     });
   /** @param {Message} message */
   const forkHere = (message) =>
-    act("Fork here", "Forked.", async () => {
+    act("Fork here", async () => {
       const fork = await forkSession(sessionId, { cwd: session.cwd, atMessageId: message.messageId, expectedRevision: revision });
       onNavigate(
         `#/session/${encodeURIComponent(fork.sessionId)}`,
         `This is the new fork of “${title}”, holding its messages up to the one chosen.`,
       );
+      return "Forked.";
+    });
+  /**
+   * @param {Message} message
+   * @param {number} index its index in the session
+   */
+  const askDeleteFrom = (message, index) =>
+    setQuestion({
+      heading: "Delete from this message on?",
+      body:
+        `This removes the ${ROLES[message.role].toLowerCase()} message of ${new Date(message.timestamp).toLocaleString()} and every ` +
+        `message after it: ${plural(session.messageCount - index, "message")} of “${title}”. It cannot be undone.`,
+      label: "Delete from here",
+      run: () =>
+        act("Delete from here", async () => {
+          const { removed } = await truncateFrom(sessionId, message.messageId, revision);
+          await view.readTail(messages.length);
+          return `Deleted ${plural(removed, "message")}.`;
+        }),
     });
   const askDelete = () =>
     setQuestion({
@@ -149,11 +143,32 @@ export function Conversation({ sessionId, now, onNavigate }) {
       body: `This removes the session and its ${plural(session.messageCount, "message")} from the store. It cannot be undone.`,
       label: "Delete",
       run: () =>
-        act("Delete", "Deleted.", async () => {
+        act("Delete", async () => {
           await removeSession(sessionId, revision);
           onNavigate("#/", `Deleted the session “${title}”.`);
+          return "Deleted.";
         }),
     });
+  /** @param {"jsonl" | "markdown"} format */
+  const exportAs = async (format) => {
+    setBusy("Export");
+    setProblem(undefined);
+    setDone(undefined);
+    try {
+      const name = await downloadExport(sessionId, format);
+      setPanel(undefined);
+      setDone(`Downloaded ${name}.`);
+    } catch (err) {
+      setProblem({ text: `Export failed: ${describe(/** @type {Error} */ (err))}` });
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  const refresh = () =>
+    view
+      .readTail(messages.length)
+      .then(() => setGeneration(generation + 1))
+      .catch((/** @type {Error} */ err) => setProblem({ text: describe(err) }));
 
   return html`<article class="conversation" aria-labelledby="session-heading">
     <p><a href="#/">← All sessions</a></p>
@@ -161,20 +176,27 @@ export function Conversation({ sessionId, now, onNavigate }) {
     <${Marks} archived=${session.archived} pinned=${session.retention.pinned} fork=${session.parentSessionId !== null} />
 
     <div class="actions" role="group" aria-label="Actions">
-      <button type="button" disabled=${disabled} onClick=${() => setRenaming(true)}>Rename</button>
+      <button type="button" disabled=${disabled} onClick=${() => setPanel("rename")}>Rename</button>
       <button type="button" disabled=${disabled} onClick=${toggleArchived}>${session.archived ? "Unarchive" : "Archive"}</button>
       <button type="button" disabled=${disabled} onClick=${togglePinned}>${session.retention.pinned ? "Unpin" : "Pin"}</button>
-      <button type="button" class="danger" disabled=${disabled} onClick=${askDelete}>Delete</button>
       <button
         type="button"
+        aria-expanded=${panel === "export"}
         disabled=${busy !== undefined}
-        onClick=${() => reload(messages.length).then(() => setGeneration(generation + 1))}
+        onClick=${() => setPanel(panel === "export" ? undefined : "export")}
       >
-        Refresh
+        Export
       </button>
+      <button type="button" class="danger" disabled=${disabled} onClick=${askDelete}>Delete</button>
+      <button type="button" disabled=${busy !== undefined} onClick=${refresh}>Refresh</button>
     </div>
     ${readOnly && html`<p class="caption">Read-only: this inspector was started with --read-only, so nothing here can change the store.</p>`}
-    ${renaming && !readOnly && html`<${RenameForm} title=${session.title} disabled=${disabled} onSave=${rename} onCancel=${() => setRenaming(false)} />`}
+    ${
+      panel === "rename" &&
+      !readOnly &&
+      html`<${RenameForm} title=${session.title} disabled=${disabled} onSave=${rename} onCancel=${() => setPanel(undefined)} />`
+    }
+    ${panel === "export" && html`<${ExportChoices} disabled=${busy !== undefined} onExport=${exportAs} onCancel=${() => setPanel(undefined)} />`}
     ${busy !== undefined && html`<p class="status" role="status">${busy}…</p>`}
     ${done !== undefined && html`<p class="status done" role="status">${done}</p>`}
     ${problem !== undefined && html`<p class=${problem.conflict ? "problem conflict" : "problem"} role="alert">${problem.text}</p>`}
@@ -192,28 +214,15 @@ export function Conversation({ sessionId, now, onNavigate }) {
     >`
     }
 
+    <${MessagePane}
+      view=${view}
+      disabled=${disabled}
+      onProblem=${(/** @type {string} */ text) => setProblem({ text })}
+      onForkHere=${forkHere}
+      onDeleteFrom=${askDeleteFrom}
+    />
     <${Fields} session=${session} now=${now} />
     <${ForkFamily} session=${session} generation=${generation} now=${now} />
-
-    <section aria-labelledby="messages-heading">
-      <h3 id="messages-heading">Messages</h3>
-      <p class="caption">${messages.length} of ${plural(session.messageCount, "message")} shown, oldest first.</p>
-      <ol class="messages">
-        ${messages.map(
-          (message) =>
-            html`<li key=${message.messageId} class=${`message role-${message.role}`}>
-              <div class="message-head">
-                <span class="role">${ROLES[message.role]}</span>
-                <${At} iso=${message.timestamp} />
-                <button type="button" class="small" disabled=${disabled} onClick=${() => forkHere(message)}>Fork here</button>
-              </div>
-              <${MessageContent} content=${message.content} />
-            </li>`,
-        )}
-      </ol>
-      ${loading && html`<p class="status" role="status">Loading…</p>`}
-      ${!loading && messages.length < session.messageCount && html`<button type="button" onClick=${loadLater}>Load later messages</button>`}
-    </section>
   </article>`;
 }
 
@@ -264,7 +273,7 @@ function Fields({ session, now }) {
 }
 
 /**
- * @param {{ title: string | null, disabled: boolean, onSave: (title: string | null) => void, onCancel: () => void }} props
+ * @param {{ title: string | null, disabled: boolean, onSave: (title: string) => void, onCancel: () => void }} props
  */
 function RenameForm({ title, disabled, onSave, onCancel }) {
   const [value, setValue] = useState(title ?? "");
@@ -273,13 +282,14 @@ function RenameForm({ title, disabled, onSave, onCancel }) {
   /** @param {Event} event */
   const submit = (event) => {
     event.preventDefault();
-    onSave(value === "" ? null : value);
+    onSave(value);
   };
   return html`<form class="rename" onSubmit=${submit}>
     <label
       >New title
       <input
         type="text"
+        required
         ref=${input}
         value=${value}
         onInput=${(/** @type {InputEvent} */ e) => setValue(/** @type {HTMLInputElement} */ (e.currentTarget).value)}
@@ -288,8 +298,24 @@ function RenameForm({ title, disabled, onSave, onCancel }) {
       <button type="submit" disabled=${disabled}>Save title</button>
       <button type="button" onClick=${onCancel}>Cancel</button>
     </div>
-    <p class="caption">An empty title removes it.</p>
+    <p class="caption">Spaces around the title are trimmed, and a title longer than 500 characters is cut.</p>
   </form>`;
+}
+
+/**
+ * The two exports a session has: JSONL, which `acp-sessions import` reads back, and Markdown, to read.
+ * @param {{ disabled: boolean, onExport: (format: "jsonl" | "markdown") => void, onCancel: () => void }} props
+ */
+function ExportChoices({ disabled, onExport, onCancel }) {
+  return html`<div class="export" role="group" aria-labelledby="export-heading">
+    <p id="export-heading">Download this session as a file:</p>
+    <div class="buttons">
+      <button type="button" disabled=${disabled} onClick=${() => onExport("jsonl")}>Download JSONL</button>
+      <button type="button" disabled=${disabled} onClick=${() => onExport("markdown")}>Download Markdown</button>
+      <button type="button" onClick=${onCancel}>Cancel</button>
+    </div>
+    <p class="caption">JSONL is the export format <code>acp-sessions import</code> reads back; Markdown is a transcript to read.</p>
+  </div>`;
 }
 
 /** @param {Error} err */

@@ -13,9 +13,8 @@ const SCAN_PAGE = 1000;
  */
 
 /**
- * The protocol looks sessions up by id only, and a get would be an access (restarting the idle clock of
- * every session looked at), so the parent and the forks are found by reading the whole listing, archived
- * sessions included, a page at a time: listing is not an access.
+ * The protocol has no lookup of a session's forks, so the forks, and the parent with its title, are found
+ * by reading the whole listing, archived sessions included, a page at a time: listing is not an access.
  * @param {string} sessionId
  * @param {string | null} parentSessionId
  * @param {number} generation bumped to look again
