@@ -34,8 +34,9 @@ interface Kept {
   /** The stored messages of the last window read, as the store gave them, and where it starts. */
   window: readonly Buffer[] | undefined;
   contextStart: number;
-  /** The whole result for that window at `lastAccessed`, once the same window has been read again. */
-  result: Buffer | undefined;
+  /** The whole result for that window at `lastAccessed` (one buffer), once the same window has been read again. */
+  result: RawJson | undefined;
+  resultBytes: number;
   lastAccessed: number;
   /** Bytes counted against the encoder's budget: the window's and the result's. */
   bytes: number;
@@ -75,7 +76,7 @@ export class SessionEncoder {
     const kept = this.keep(session);
     if (kept.window !== undefined && kept.contextStart === contextStart && sameBuffers(kept.window, messages)) {
       if (kept.result === undefined || kept.lastAccessed !== session.lastAccessed) this.keepResult(kept, session.lastAccessed);
-      if (kept.result !== undefined) return new RawJson([kept.result]);
+      if (kept.result !== undefined) return kept.result;
     } else {
       this.keepWindow(kept, messages, contextStart);
     }
@@ -115,6 +116,7 @@ export class SessionEncoder {
       window: undefined,
       contextStart: 0,
       result: undefined,
+      resultBytes: 0,
       lastAccessed: 0,
       bytes: 0,
     };
@@ -125,9 +127,8 @@ export class SessionEncoder {
   /** Remembers the window just read, when it is small and the budget has room, to know a repeat of it. */
   private keepWindow(kept: Kept, messages: readonly Buffer[], contextStart: number): void {
     this.keptBytes -= kept.bytes;
-    kept.window = undefined;
-    kept.result = undefined;
-    kept.bytes = 0;
+    kept.window = kept.result = undefined;
+    kept.resultBytes = kept.bytes = 0;
     let bytes = 0;
     for (let i = 0; i < messages.length && bytes <= MAX_KEPT_WINDOW_BYTES; i++) bytes += messages[i]!.length;
     if (bytes > MAX_KEPT_WINDOW_BYTES || this.keptBytes + bytes > this.budget) return;
@@ -144,11 +145,11 @@ export class SessionEncoder {
     const head = windowHead(kept.head, lastAccessed, kept.contextStart);
     let length = Buffer.byteLength(head) + Math.max(0, messages.length - 1) + WINDOW_END.length;
     for (const message of messages) length += message.length;
-    const previous = kept.result?.length ?? 0;
+    const previous = kept.resultBytes;
     if (this.keptBytes - previous + length > this.budget) {
       this.keptBytes -= kept.bytes;
       kept.window = kept.result = undefined;
-      kept.bytes = 0;
+      kept.resultBytes = kept.bytes = 0;
       return;
     }
     const result = Buffer.allocUnsafeSlow(length);
@@ -159,7 +160,8 @@ export class SessionEncoder {
       at += messages[i]!.length;
     }
     result.write(WINDOW_END, at, "latin1");
-    kept.result = result;
+    kept.result = new RawJson([result]);
+    kept.resultBytes = length;
     kept.lastAccessed = lastAccessed;
     kept.bytes += length - previous;
     this.keptBytes += length - previous;
