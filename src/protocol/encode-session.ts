@@ -22,41 +22,76 @@ export function storedMessage(input: MessageInput, messageId: string, now: numbe
   return { messageId, role: input.role, json };
 }
 
+/** The largest window whose whole answer is kept for reads that repeat it. */
+const MAX_KEPT_WINDOW_BYTES = 16 * 1024;
+
+/** What is kept of one session: the part that changes only with its revision, and its last window read. */
+interface Kept {
+  revision: number;
+  createdAt: number;
+  /** `{"session":{` and every field but lastAccessed and the window, with a trailing comma. */
+  head: string;
+  /** The stored messages of the last window read, as the store gave them, and where it starts. */
+  window: readonly Buffer[] | undefined;
+  contextStart: number;
+  /** The whole result for that window at `lastAccessed` (one buffer), once the same window has been read again. */
+  result: RawJson | undefined;
+  resultBytes: number;
+  lastAccessed: number;
+  /** Bytes counted against the encoder's budget: the window's and the result's. */
+  bytes: number;
+}
+
 /**
  * Encodes `{"session":{...,"context":[...]}}` with the messages copied in as stored bytes. Everything
  * but lastAccessed and the window (contextStart, context) changes only with the revision, so that part
- * is encoded once per revision and kept for the most recently read sessions.
+ * is encoded once per revision and kept for the most recently read sessions. A small window read
+ * again (the same stored messages, which the memory store hands out as the same buffers) is answered
+ * with one buffer, joined once per lastAccessed, instead of a piece per message.
  */
 export class SessionEncoder {
-  private readonly heads = new Map<string, { revision: number; createdAt: number; json: string }>();
+  private readonly kept = new Map<string, Kept>();
+  private keptBytes = 0;
 
+  /**
+   * `capacity`: sessions kept; `budget`: bytes of windows and whole answers kept across them all, the
+   * most that repeated reads hold besides the heads.
+   */
   constructor(
     private readonly defaultMaxIdleMs: number,
     private readonly capacity = 4096,
+    private readonly budget = 4 * 1024 * 1024,
   ) {}
 
   /** Drops what is kept of a session: it was closed, removed or expired. */
   forget(sessionId: string): void {
-    this.heads.delete(sessionId);
+    const kept = this.kept.get(sessionId);
+    if (kept === undefined) return;
+    this.keptBytes -= kept.bytes;
+    this.kept.delete(sessionId);
   }
 
   /** `contextStart`: the index in the session of the first of `messages` (SessionSnapshot.start). */
   result(session: SessionRecord, messages: readonly Buffer[], contextStart: number): RawJson {
-    const pieces: Piece[] = [
-      this.head(session),
-      `"lastAccessed":"${iso(session.lastAccessed)}","contextStart":${contextStart},"context":[`,
-    ];
+    const kept = this.keep(session);
+    if (kept.window !== undefined && kept.contextStart === contextStart && sameBuffers(kept.window, messages)) {
+      if (kept.result === undefined || kept.lastAccessed !== session.lastAccessed) this.keepResult(kept, session.lastAccessed);
+      if (kept.result !== undefined) return kept.result;
+    } else {
+      this.keepWindow(kept, messages, contextStart);
+    }
+    const pieces: Piece[] = [windowHead(kept.head, session.lastAccessed, contextStart)];
     for (let i = 0; i < messages.length; i++) {
       if (i > 0) pieces.push(",");
       pieces.push(messages[i]!);
     }
-    pieces.push("]}}");
+    pieces.push(WINDOW_END);
     return new RawJson(pieces);
   }
 
-  private head(session: SessionRecord): string {
-    const cached = this.heads.get(session.sessionId);
-    if (cached && cached.revision === session.revision && cached.createdAt === session.createdAt) return cached.json;
+  private keep(session: SessionRecord): Kept {
+    const cached = this.kept.get(session.sessionId);
+    if (cached && cached.revision === session.revision && cached.createdAt === session.createdAt) return cached;
     const fields = JSON.stringify({
       sessionId: session.sessionId,
       cwd: session.cwd,
@@ -72,12 +107,80 @@ export class SessionEncoder {
       parentSessionId: session.parentSessionId,
       forkedAtMessageId: session.forkedAtMessageId,
     });
-    const json = `{"session":${fields.slice(0, -1)},`;
-    this.heads.delete(session.sessionId);
-    if (this.heads.size >= this.capacity) this.heads.delete(this.heads.keys().next().value!);
-    this.heads.set(session.sessionId, { revision: session.revision, createdAt: session.createdAt, json });
-    return json;
+    this.forget(session.sessionId);
+    if (this.kept.size >= this.capacity) this.forget(this.kept.keys().next().value!);
+    const kept: Kept = {
+      revision: session.revision,
+      createdAt: session.createdAt,
+      head: `{"session":${fields.slice(0, -1)},`,
+      window: undefined,
+      contextStart: 0,
+      result: undefined,
+      resultBytes: 0,
+      lastAccessed: 0,
+      bytes: 0,
+    };
+    this.kept.set(session.sessionId, kept);
+    return kept;
   }
+
+  /** Remembers the window just read, when it is small and the budget has room, to know a repeat of it. */
+  private keepWindow(kept: Kept, messages: readonly Buffer[], contextStart: number): void {
+    this.keptBytes -= kept.bytes;
+    kept.window = kept.result = undefined;
+    kept.resultBytes = kept.bytes = 0;
+    let bytes = 0;
+    for (let i = 0; i < messages.length && bytes <= MAX_KEPT_WINDOW_BYTES; i++) bytes += messages[i]!.length;
+    if (bytes > MAX_KEPT_WINDOW_BYTES || this.keptBytes + bytes > this.budget) return;
+    // A copy of the list, compared by identity of its buffers: stores never write into bytes they handed out.
+    kept.window = messages.slice();
+    kept.contextStart = contextStart;
+    kept.bytes = bytes;
+    this.keptBytes += bytes;
+  }
+
+  /** Joins the kept window's whole result at `lastAccessed`; keeps nothing of the window when the budget has no room. */
+  private keepResult(kept: Kept, lastAccessed: number): void {
+    const messages = kept.window!;
+    const head = windowHead(kept.head, lastAccessed, kept.contextStart);
+    let length = Buffer.byteLength(head) + Math.max(0, messages.length - 1) + WINDOW_END.length;
+    for (const message of messages) length += message.length;
+    const previous = kept.resultBytes;
+    if (this.keptBytes - previous + length > this.budget) {
+      this.keptBytes -= kept.bytes;
+      kept.window = kept.result = undefined;
+      kept.resultBytes = kept.bytes = 0;
+      return;
+    }
+    const result = Buffer.allocUnsafeSlow(length);
+    let at = result.write(head, 0);
+    for (let i = 0; i < messages.length; i++) {
+      if (i > 0) result[at++] = COMMA;
+      result.set(messages[i]!, at);
+      at += messages[i]!.length;
+    }
+    result.write(WINDOW_END, at, "latin1");
+    kept.result = new RawJson([result]);
+    kept.resultBytes = length;
+    kept.lastAccessed = lastAccessed;
+    kept.bytes += length - previous;
+    this.keptBytes += length - previous;
+  }
+}
+
+const WINDOW_END = "]}}";
+const COMMA = 0x2c;
+
+/** The kept head, then lastAccessed and contextStart, up to the context array's opening bracket. */
+function windowHead(head: string, lastAccessed: number, contextStart: number): string {
+  return `${head}"lastAccessed":"${iso(lastAccessed)}","contextStart":${contextStart},"context":[`;
+}
+
+/** Whether two windows hold the very same stored buffers, in the same order. */
+function sameBuffers(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function sessionInfo(session: SessionRecord): SessionInfo {

@@ -9,8 +9,10 @@ import { flatUuid } from "./ids.js";
 import { METHOD_SCHEMAS } from "./method-schemas.js";
 import { Method } from "./methods.js";
 import { replay } from "./replay.js";
+import { sessionIdOnly } from "./session-id-params.js";
 import type { Subscriptions } from "./subscriptions.js";
 import {
+  type GetSessionParams,
   type InitializeResult,
   type ListSessionsResult,
   type LoadSessionResult,
@@ -95,7 +97,7 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionGet]: {
       handle(params) {
-        const p = parse(Method.sessionGet, params);
+        const p: GetSessionParams = sessionIdOnly(params) ?? parse(Method.sessionGet, params);
         const window = {
           offset: p.offset,
           afterMessageId: p.afterMessageId,

@@ -157,7 +157,28 @@ export class RpcConnection implements FrameSink {
     if (Array.isArray(parsed)) return this.enqueueBatch(parsed);
     const message = classify(parsed);
     if (message.kind === "notification" && CANCEL_METHODS.has(message.method)) return this.cancel(message.params);
+    if (message.kind === "request" && this.waiting.length === 0 && this.running.length === 0 && !this.options.writer.blocked) {
+      const entry = this.options.methods.get(message.method);
+      if (entry && !entry.exclusive) return this.runAlone(message, entry);
+    }
     this.enqueue(this.messageJob(message));
+  }
+
+  /**
+   * A request that finds nothing waiting or running and the output free starts at once, as pump()
+   * would start it, without a queued job and its closure: the common case of a pipelined burst.
+   */
+  private runAlone(message: Extract<Incoming, { kind: "request" }>, entry: MethodEntry): void {
+    const alone = job(NO_IDS, false, message.method, undefined, undefined);
+    this.running.push(alone);
+    alone.charge = this.budget.expect(message.method);
+    this.budget.charge(alone.charge);
+    const output = this.call(alone, entry, message.params, message.id);
+    if (output !== LATER) {
+      this.complete(alone, output);
+      this.writeFinished();
+    }
+    this.updatePause();
   }
 
   oversize(bytes: number): void {
@@ -436,7 +457,7 @@ function job(
   exclusive: boolean,
   method: string | undefined,
   batch: Batch | undefined,
-  run: (self: Job) => Output | typeof LATER,
+  run: ((self: Job) => Output | typeof LATER) | undefined,
 ): Job {
   return { ids, exclusive, method, batch, run, cancelled: false, done: false, output: undefined, charge: 0, after: undefined };
 }

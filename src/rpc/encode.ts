@@ -13,8 +13,16 @@ function valuePieces(value: unknown): readonly Piece[] {
   return value instanceof RawJson ? value.pieces : [JSON.stringify(value ?? null)];
 }
 
+const RESULT_HEAD = Buffer.from('{"jsonrpc":"2.0","id":');
+const RESULT_ID_END = Buffer.from(',"result":');
+
 export function encodeResult(id: RequestId, result: unknown): Piece[] {
-  return [`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`, ...valuePieces(result), "}"];
+  if (!(result instanceof RawJson)) return [`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result ?? null)}}`];
+  // Bytes around bytes: the envelope is copied, not encoded, and the id alone is text.
+  const pieces: Piece[] = [RESULT_HEAD, JSON.stringify(id), RESULT_ID_END];
+  for (const piece of result.pieces) pieces.push(piece);
+  pieces.push("}");
+  return pieces;
 }
 
 export function encodeError(id: RequestId, code: number, message: string, data?: unknown): Piece[] {

@@ -11,6 +11,9 @@ export interface ByteSink {
 /** Output is assembled in slabs of this size; a batch is written once it fills one. */
 const SLAB_BYTES = 64 * 1024;
 
+/** Text up to this many UTF-16 units is stored byte by byte when it is ASCII. */
+const SHORT_TEXT = 16;
+
 /**
  * Frames outgoing messages and batches them. Pieces are encoded or copied straight into a slab, never
  * into small buffers of their own, and what was framed between two flushes leaves in one write per
@@ -107,11 +110,20 @@ export class FrameWriter {
       // A UTF-16 unit takes at most 3 bytes: text that surely fits is encoded without being measured,
       // longer text gets room for its exact length (a long ASCII text needs a third of the worst case).
       if (piece.length * 3 > this.slab.length - this.filled) this.reserve(Buffer.byteLength(piece));
-      if (piece.length === 1 && piece.charCodeAt(0) < 0x80) this.slab[this.filled++] = piece.charCodeAt(0);
-      else this.filled += this.slab.write(piece, this.filled);
+      if (piece.length > SHORT_TEXT || !this.putAscii(piece)) this.filled += this.slab.write(piece, this.filled);
     }
     // A full slab leaves at once, so that what waits here for a flush stays under one slab.
     if (this.filled === this.slab.length) this.write();
+  }
+
+  /**
+   * Stores short ASCII text (a request id, a closing brace) byte by byte, which costs less than a call
+   * to Buffer#write. False, having stored nothing, for text that is not ASCII.
+   */
+  private putAscii(text: string): boolean {
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+    for (let i = 0; i < text.length; i++) this.slab[this.filled++] = text.charCodeAt(i);
+    return true;
   }
 
   private reserve(bytes: number): void {

@@ -27,8 +27,12 @@ export class NdjsonReader implements FrameReader {
         this.keep(chunk.subarray(start));
         return;
       }
-      this.keep(chunk.subarray(start, newline));
-      this.finishLine();
+      // A line wholly inside this chunk, with nothing held before it, goes on without being held.
+      if (this.partsLength === 0 && !this.discarding && newline - start <= this.maxBytes) this.handOn(chunk.subarray(start, newline));
+      else {
+        this.keep(chunk.subarray(start, newline));
+        this.finishLine();
+      }
       start = newline + 1;
     }
   }
@@ -61,9 +65,14 @@ export class NdjsonReader implements FrameReader {
       return;
     }
     if (this.partsLength === 0) return;
-    let line = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLength);
+    const line = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLength);
     this.parts = [];
     this.partsLength = 0;
+    this.handOn(line);
+  }
+
+  /** A whole line: without its CR, and unless blank, to the sink. */
+  private handOn(line: Buffer): void {
     if (line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
     if (isBlank(line)) return;
     this.sink.frame(line);

@@ -26,6 +26,21 @@ describe("FrameWriter", () => {
     expect(frames).toEqual(['{"t":"héllo 🌍"}', "{}"]);
   });
 
+  it("encodes short text as UTF-8 whether or not it is ASCII, across slab boundaries", () => {
+    const writes: Buffer[] = [];
+    const writer = new FrameWriter({ write: (b) => (writes.push(b), true) });
+    const shorts = ["}", "42", '"id-7"', "é", "a🌍", "\ud800", "x".repeat(16), "ü".repeat(16), "y".repeat(17)];
+    const messages: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const text = shorts[i % shorts.length]!;
+      writer.message([Buffer.from("{"), text, Buffer.from(String(i)), text]);
+      messages.push(`{${text}${i}${text}\n`);
+    }
+    writer.flush();
+    expect(writes.length).toBeGreaterThan(1);
+    expect(Buffer.concat(writes).equals(Buffer.from(messages.join("")))).toBe(true);
+  });
+
   it("passes on the sink's backpressure", () => {
     const writer = new FrameWriter({ write: () => false });
     writer.message(["{}"]);
