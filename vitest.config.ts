@@ -22,6 +22,9 @@ export default defineConfig({
           restoreMocks: true,
           unstubEnvs: true,
           unstubGlobals: true,
+          // The model and random-sequence runs take seconds; a slow, loaded 2-core machine must not fail them.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },
       },
