@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Config } from "../config.js";
 import { createLogger } from "../log.js";
 import { loadPageAssets } from "./assets.js";
+import { LiveEvents } from "./events.js";
 import { openBrowser } from "./open-browser.js";
 import { inspectorApp, listen } from "./server.js";
 import { startSidecar } from "./sidecar.js";
@@ -31,8 +32,9 @@ export async function runInspector(config: Config, options: InspectOptions, prin
   });
   const sidecar = await startSidecar(config, log);
   const token = randomBytes(32).toString("base64url");
+  const events = new LiveEvents(sidecar.client, log);
   const server = await listen(options.port, (port) =>
-    inspectorApp({ port, token, readOnly: options.readOnly, assets, sidecar: sidecar.client, log }),
+    inspectorApp({ port, token, readOnly: options.readOnly, assets, sidecar: sidecar.client, log, events }),
   ).catch(async (err: unknown) => {
     await sidecar.close();
     throw err;
@@ -43,6 +45,8 @@ export async function runInspector(config: Config, options: InspectOptions, prin
   log.info(`inspector on http://127.0.0.1:${server.port}/${options.readOnly ? " (read-only)" : ""}`);
   if (options.open) openBrowser(url, log);
   await stopSignal;
+  // Open pages' event streams end first, so closing the server does not wait on them.
+  events.close();
   await server.close();
   await sidecar.close();
   return 0;

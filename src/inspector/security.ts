@@ -28,10 +28,14 @@ export function hostCheck(port: number): MiddlewareHandler {
   };
 }
 
-/** API calls carry the run's token as `Authorization: Bearer <token>`; the page reads it from the URL fragment. */
-export function tokenCheck(token: string): MiddlewareHandler {
+/**
+ * API calls carry the run's token as `Authorization: Bearer <token>`; the page reads it from the URL fragment.
+ * On `queryTokenPath` only, the event stream's, it may come as `?token=`: `EventSource` cannot set a header.
+ */
+export function tokenCheck(token: string, queryTokenPath?: string): MiddlewareHandler {
   return async (c, next) => {
-    const sent = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
+    const bearer = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
+    const sent = bearer ?? (c.req.path === queryTokenPath ? c.req.query("token") : undefined);
     if (sent === undefined) return refuse(c, 401, "no token: open the URL `acp-sessions inspect` printed, with its #token=… part.");
     if (!tokensEqual(sent, token)) {
       return refuse(c, 401, "wrong token: it changes each run; open the URL this run of `acp-sessions inspect` printed.");

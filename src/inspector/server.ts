@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { Logger } from "../log.js";
 import { apiRoutes, type Sidecar } from "./api.js";
 import type { PageAssets } from "./assets.js";
+import { EVENTS_PATH, type LiveEvents } from "./events.js";
 import { hostCheck, LOOPBACK, originCheck, readOnlyCheck, refuse, securityHeaders, tokenCheck } from "./security.js";
 
 export interface InspectorSettings {
@@ -14,6 +15,8 @@ export interface InspectorSettings {
   assets: PageAssets;
   sidecar: Sidecar;
   log: Logger;
+  /** The event streams that follow sessions for open pages. */
+  events: LiveEvents;
 }
 
 /** The whole site: every guard in front of the page, its files and the API. */
@@ -22,9 +25,10 @@ export function inspectorApp(settings: InspectorSettings): Hono {
   const app = new Hono();
   app.use(securityHeaders(assets.scriptHashes));
   app.use(hostCheck(port));
-  app.use("/api/*", tokenCheck(settings.token));
+  app.use("/api/*", tokenCheck(settings.token, EVENTS_PATH));
   app.use("/api/*", originCheck(port));
   if (settings.readOnly) app.use("/api/*", readOnlyCheck());
+  app.route("/api", settings.events.routes());
   app.route("/api", apiRoutes(settings.sidecar, settings.log));
   app.get("/", (c) => c.html(assets.html));
   app.get("*", (c) => {

@@ -112,6 +112,34 @@ describe.skipIf(unavailable)("acp-sessions inspect over plain HTTP", () => {
     expect((await api("/sessions")).status).toBe(200);
   });
 
+  it("streams a session's changes as server-sent events, the token in the query on that path only", async () => {
+    const events = (query: string, headers: Record<string, string> = {}) => http(inspector.port, { path: `/api/events?${query}`, headers });
+    expect(await events(`sessionId=${sessionId}`)).toMatchObject({ status: 401, body: expect.stringMatching(/^Refused: no token: /) });
+    expect(await events(`sessionId=${sessionId}&token=${inspector.token.slice(1)}x`)).toMatchObject({
+      status: 401,
+      body: expect.stringMatching(/^Refused: wrong token: /),
+    });
+    const rebound = await events(`sessionId=${sessionId}&token=${inspector.token}`, { host: `evil.example:${inspector.port}` });
+    expect(rebound.status).toBe(421);
+    // An unknown session is said as an event (EventSource cannot read a status), and the stream ends.
+    const unknown = await events(`sessionId=00000000-0000-4000-8000-000000000000&token=${inspector.token}`);
+    expect(unknown.status).toBe(200);
+    expect(unknown.headers["content-type"]).toMatch(/^text\/event-stream/);
+    expect(unknown.body).toMatch(/^event: gone\ndata: \{"code":-32002,/);
+
+    const other = sidecarOn(file);
+    const followed = (await other.ok("session/new", { cwd: "/http", title: "followed" })).sessionId;
+    const stream = openStream(inspector.port, `/api/events?sessionId=${followed}&token=${inspector.token}`);
+    await until(() => stream.text().includes("event: subscribed"), "the subscription");
+    await other.ok("session/update", { sessionId: followed, messages: [{ messageId: "e1", role: "user", content: "live" }] });
+    await until(() => stream.text().includes('"type":"appended"'), "the appended message");
+    expect(stream.text()).toContain('"messageId":"e1"');
+    await other.ok("session/remove", { sessionId: followed });
+    await until(() => stream.ended, "the stream's end after the session is removed");
+    expect(stream.text()).toContain('"type":"removed"');
+    expect(await other.end()).toBe(0);
+  });
+
   it("changes need the page's Origin (or Sec-Fetch-Site: same-origin): 403 for a foreign or missing one", async () => {
     const body = JSON.stringify({ expectedRevision: 1 });
     const auth = { authorization: `Bearer ${inspector.token}`, "content-type": "application/json" };
@@ -391,6 +419,17 @@ describe.skipIf(unavailable)("the inspect process", () => {
     }
   });
 
+  it("exits 0 on SIGTERM with an event stream open", async () => {
+    const seed = sidecarOn(file);
+    const sessionId = (await seed.ok("session/new", { cwd: "/process" })).sessionId;
+    expect(await seed.end()).toBe(0);
+    const inspector = await startInspector(file);
+    const stream = openStream(inspector.port, `/api/events?sessionId=${sessionId}&token=${inspector.token}`);
+    await until(() => stream.text().includes("event: subscribed"), "the subscription");
+    inspector.process.child.kill("SIGTERM");
+    expect(await inspector.process.exit).toEqual({ code: 0, signal: null });
+  });
+
   it("a port in use is one line on stderr and exit 1; --port takes 0 to 65535", async () => {
     const first = await startInspector(file);
     const second = spawnSidecar(["--store", `sqlite:${file}`, "inspect", "--port", String(first.port)]);
@@ -417,3 +456,18 @@ describe.skipIf(unavailable)("the inspect process", () => {
     expect(readFileSync(opened, "utf8")).toBe(inspector.url);
   });
 });
+
+/** An event stream read as it arrives: what came so far, and whether the server ended it. */
+function openStream(port: number, path: string): { text: () => string; ended: boolean } {
+  let received = "";
+  const stream = { text: () => received, ended: false };
+  request({ host: "127.0.0.1", port, path, headers: { host: `127.0.0.1:${port}` }, agent: false }, (res) => {
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => (received += chunk));
+    res.on("end", () => (stream.ended = true));
+    res.on("error", () => (stream.ended = true));
+  })
+    .on("error", () => (stream.ended = true))
+    .end();
+  return stream;
+}
