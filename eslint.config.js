@@ -52,6 +52,7 @@ export default tseslint.config(
           "addEventListener",
           "clearInterval",
           "document",
+          "EventSource",
           "fetch",
           "history",
           "location",

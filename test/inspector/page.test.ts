@@ -244,7 +244,7 @@ describe.skipIf(unavailable)("the inspector's page", () => {
   it("when the first message shown is cut away meanwhile, shows the conversation again from its end and says why", async () => {
     const messages = Array.from({ length: 150 }, (_, i) => ({ messageId: `g${i}`, role: "user", content: `message ${i}` }));
     const sessionId = await newSession({ cwd: "/long", title: "cut behind the page" }, messages);
-    const page = await openSession(sessionId);
+    const page = await openSession(sessionId, { live: false });
     await eventually(() => page.locator(".message").count()).toBe(100);
     await store.ok("session/truncate", { sessionId, fromMessageId: "g40" });
     await page.locator(".message-pane").evaluate((el: any) => (el.scrollTop = 0));
@@ -383,7 +383,7 @@ describe.skipIf(unavailable)("the inspector's page", () => {
       { messageId: "x1", role: "user", content: "first" },
       { messageId: "x2", role: "assistant", content: "second" },
     ]);
-    const page = await openSession(sessionId);
+    const page = await openSession(sessionId, { live: false });
     await store.ok("session/update", { sessionId, messages: [{ messageId: "x3", role: "user", content: "appended elsewhere" }] });
 
     await page.locator(".message").nth(0).getByRole("button", { name: "Delete from here" }).click();
@@ -443,7 +443,7 @@ describe.skipIf(unavailable)("the inspector's page", () => {
 
   it("a revision conflict says that someone else changed the session, applies nothing and shows the new state", async () => {
     const sessionId = await newSession({ cwd: "/conflict", title: "mine" }, [{ role: "user", content: "hi" }]);
-    const page = await openSession(sessionId);
+    const page = await openSession(sessionId, { live: false });
 
     await store.ok("session/update", { sessionId, title: "theirs" });
     await button(page, "Archive").click();
@@ -578,6 +578,47 @@ describe.skipIf(unavailable)("the inspector's page", () => {
     expect(download.suggestedFilename()).toBe(`acp-session-${sessionId}.md`);
   });
 
+  it("follows changes live: appends, retitles, truncates and archives show up, a removed session is marked gone", async () => {
+    const sessionId = await newSession({ cwd: "/live", title: "followed" }, [{ messageId: "l1", role: "user", content: "first" }]);
+    const page = await openSession(sessionId);
+    const texts = () => page.locator(".message .text").allTextContents();
+
+    await store.ok("session/update", { sessionId, messages: [{ messageId: "l2", role: "assistant", content: "appended elsewhere" }] });
+    await eventually(texts).toEqual(["first", "appended elsewhere"]);
+    await store.ok("session/set_title", { sessionId, title: "renamed elsewhere" });
+    await eventually(() => page.getByRole("heading", { level: 2 }).textContent()).toBe("renamed elsewhere");
+    await store.ok("session/truncate", { sessionId, fromMessageId: "l2" });
+    await eventually(texts).toEqual(["first"]);
+    await store.ok("session/archive", { sessionId });
+    await button(page, "Unarchive").waitFor();
+
+    await store.ok("session/remove", { sessionId });
+    await eventually(() => page.locator(".gone").textContent()).toBe(
+      "This session is no longer in the store: it was deleted elsewhere, or it expired.",
+    );
+    expect(await button(page, "Delete").isDisabled()).toBe(true);
+  });
+
+  it("shows a session created elsewhere in the list without a reload", async () => {
+    const page = await openPage();
+    await filterByCwd(page, "/live-list");
+    await page.getByText("No sessions match these filters.").waitFor();
+    await newSession({ cwd: "/live-list", title: "made elsewhere" });
+    await eventually(() => page.locator(".session-row .session-title").allTextContents()).toEqual(["made elsewhere"]);
+    await newSession({ cwd: "/live-list", title: "and another" });
+    await eventually(() => page.locator(".session-row .session-title").allTextContents()).toEqual(["and another", "made elsewhere"]);
+  });
+
+  it("exits 0 on SIGTERM with a conversation open and following", async () => {
+    const own = await startInspector(work.file("page.db"));
+    const sessionId = await newSession({ cwd: "/live-exit" }, [{ role: "user", content: "hi" }]);
+    const page = await openPage(own.url);
+    await show(page, sessionId);
+    await page.locator(".message").first().waitFor();
+    own.process.child.kill("SIGTERM");
+    expect(await own.process.exit).toEqual({ code: 0, signal: null });
+  });
+
   it("exits 0 on SIGTERM with the page still open", async () => {
     const own = await startInspector(work.file("page.db"));
     const page = await openPage(own.url);
@@ -592,9 +633,13 @@ async function show(page: Page, sessionId: string): Promise<void> {
   await page.goto(`${new URL(page.url()).origin}/#/session/${encodeURIComponent(sessionId)}`);
 }
 
-/** A fresh tab on one session's view, its messages loaded. */
-async function openSession(sessionId: string): Promise<Page> {
+/**
+ * A fresh tab on one session's view, its messages loaded. `live: false` cuts its event stream, as for a
+ * page that has not heard of a change yet, so a test can act on a stale view.
+ */
+async function openSession(sessionId: string, { live = true } = {}): Promise<Page> {
   const page = await openPage();
+  if (!live) await page.route("**/api/events?*", (route) => route.abort());
   await show(page, sessionId);
   await page.locator(".message").first().waitFor();
   return page;

@@ -1,6 +1,6 @@
 // The page's calls to the inspector's JSON API (src/inspector/api.ts), one function per route, each
 // carrying the run's token. Results are the sidecar's own, typed from the protocol's schemas.
-/** @import { ResultOf } from "../../client/types.js" */
+/** @import { ResultOf, SessionChanged } from "../../client/types.js" */
 
 const TOKEN_KEY = "acp-sessions-inspector-token";
 
@@ -162,4 +162,35 @@ export async function downloadExport(sessionId, format) {
   // The browser may resolve the link after this task: the file is let go once the download has surely begun.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
   return name;
+}
+
+/**
+ * Follows a session through the server's event stream (session/subscribe behind it) until the returned
+ * function is called or the session is gone. The token goes in the query here only: EventSource cannot
+ * set a header.
+ * @param {string} sessionId
+ * @param {{ onSubscribed: (at: { revision: number, messageCount: number }) => void, onChange: (change: SessionChanged) => void, onGone: () => void }} handlers
+ * @returns {() => void} stops following
+ */
+export function followSession(sessionId, { onSubscribed, onChange, onGone }) {
+  const source = new EventSource(`/api/events${query({ sessionId, token: sessionStorage.getItem(TOKEN_KEY) ?? "" })}`);
+  source.addEventListener("subscribed", (event) => onSubscribed(JSON.parse(event.data)));
+  source.addEventListener("changed", (event) => {
+    /** @type {SessionChanged} */
+    const change = JSON.parse(event.data);
+    const type = change.change.type;
+    if (type === "removed" || (type === "expired" && change.change.action === "delete")) {
+      source.close();
+      onGone();
+    } else {
+      onChange(change);
+    }
+  });
+  source.addEventListener("gone", () => {
+    source.close();
+    onGone();
+  });
+  // Bad params are a bug of the page, not a state to show: following simply stops.
+  source.addEventListener("refused", () => source.close());
+  return () => source.close();
 }

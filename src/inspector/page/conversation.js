@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import {
   ApiError,
   downloadExport,
+  followSession,
   forkSession,
   readOnly,
   removeSession,
@@ -38,13 +39,36 @@ export function Conversation({ sessionId, now, onNavigate }) {
   const [question, setQuestion] = useState(/** @type {Question | undefined} */ (undefined));
   const [generation, setGeneration] = useState(0);
   const heading = useRef(/** @type {HTMLHeadingElement | null} */ (null));
+  // Set when the store no longer holds the session (removed elsewhere, or expired): the view stays, marked gone.
+  const [gone, setGone] = useState(false);
+  // What is shown, for the live handlers, which outlive the render that made them.
+  const shown = useRef({ count: 0, revision: 0 });
+  shown.current = { count: messages.length, revision: session?.revision ?? 0 };
 
   useEffect(() => {
+    let stopFollowing = () => {};
+    let open = true;
+    /** @param {number} more messages the store added beyond those shown */
+    const reread = (more) =>
+      view.readTail(shown.current.count + more).catch((/** @type {Error} */ err) => setProblem({ text: describe(err) }));
     view
       .readTail(0)
-      .then(() => heading.current?.focus())
+      .then(() => {
+        heading.current?.focus();
+        if (!open) return;
+        stopFollowing = followSession(sessionId, {
+          // A change landing between the first read and the subscription is caught here.
+          onSubscribed: ({ revision }) => void (revision !== shown.current.revision && reread(0)),
+          onChange: ({ change }) => void reread(change.type === "appended" ? change.messages.length : 0),
+          onGone: () => setGone(true),
+        });
+      })
       .catch((/** @type {Error} */ err) => setProblem({ text: describe(err) }))
       .finally(() => setLoading(false));
+    return () => {
+      open = false;
+      stopFollowing();
+    };
   }, []);
 
   /**
@@ -85,7 +109,7 @@ export function Conversation({ sessionId, now, onNavigate }) {
 
   const revision = session.revision;
   const title = session.title ?? "Untitled session";
-  const disabled = readOnly || busy !== undefined;
+  const disabled = readOnly || gone || busy !== undefined;
 
   /** @param {string} newTitle */
   const rename = (newTitle) =>
@@ -190,6 +214,10 @@ export function Conversation({ sessionId, now, onNavigate }) {
       <button type="button" class="danger" disabled=${disabled} onClick=${askDelete}>Delete</button>
       <button type="button" disabled=${busy !== undefined} onClick=${refresh}>Refresh</button>
     </div>
+    ${
+      gone &&
+      html`<p class="problem gone" role="alert">This session is no longer in the store: it was deleted elsewhere, or it expired.</p>`
+    }
     ${readOnly && html`<p class="caption">Read-only: this inspector was started with --read-only, so nothing here can change the store.</p>`}
     ${
       panel === "rename" &&

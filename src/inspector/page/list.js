@@ -8,6 +8,9 @@ import { Ago } from "./time.js";
 
 const PAGE = 50;
 
+/** How often the shown list looks for new sessions. */
+const POLL_MS = 2000;
+
 /** @typedef {{ cwd: string, archived: "exclude" | "include" | "only" }} Filters */
 
 /** @type {Filters} */
@@ -52,6 +55,21 @@ export function SessionList({ filters, onFilters, now }) {
     setCursor(undefined);
     void load(undefined);
   }, [filters, generation]);
+
+  // New sessions have no subscription to follow: the first page is read again every POLL_MS, and what it
+  // holds is merged in (new sessions on top, shown ones brought up to date), leaving later pages as they are.
+  useEffect(() => {
+    const timer = setInterval(async () => {
+      const request = latest.current;
+      try {
+        const page = await listSessions({ cwd: filters.cwd.trim(), archived: filters.archived, limit: PAGE });
+        if (request === latest.current) setSessions((shown) => merged(shown, page.sessions));
+      } catch {
+        // A failed poll is retried by the next one; the list stays as shown.
+      }
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [filters]);
 
   /** @param {Event} event */
   const apply = (event) => {
@@ -103,6 +121,18 @@ export function SessionList({ filters, onFilters, now }) {
     ${loading && html`<p class="status" role="status">Loading…</p>`}
     ${!loading && cursor !== undefined && html`<button type="button" onClick=${() => load(cursor)}>Load more sessions</button>`}
   </section>`;
+}
+
+/**
+ * The shown list with a fresh first page merged in: sessions not shown yet go on top, in the page's order.
+ * @param {SessionInfo[]} shown
+ * @param {SessionInfo[]} first
+ */
+function merged(shown, first) {
+  const fresh = new Map(first.map((session) => [session.sessionId, session]));
+  const known = new Set(shown.map((session) => session.sessionId));
+  const added = first.filter((session) => !known.has(session.sessionId));
+  return [...added, ...shown.map((session) => fresh.get(session.sessionId) ?? session)];
 }
 
 /** @param {{ session: SessionInfo, now: number }} props */
