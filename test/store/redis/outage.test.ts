@@ -24,8 +24,8 @@ let harness: Harness | undefined;
 
 beforeAll(async () => {
   if (noRedis) return;
-  // Append-only, so that what Redis applied outlives the kill below.
-  server = await RedisServer.start({ appendonly: true });
+  // Append-only and written before each reply: under load, everysec may answer before its write, and a kill then loses it.
+  server = await RedisServer.start({ appendonly: true, args: ["--appendfsync", "always"] });
 });
 
 afterAll(async () => {
