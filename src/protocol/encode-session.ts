@@ -31,13 +31,13 @@ interface Kept {
   createdAt: number;
   /** `{"session":{` and every field but lastAccessed and the window, with a trailing comma. */
   head: string;
-  /** The stored messages of the last window read, as the store gave them, and where it starts. */
+  /** The stored messages of the last window read, as the store gave them, where it starts, and its lastAccessed. */
   window: readonly Buffer[] | undefined;
   contextStart: number;
-  /** The whole result for that window at `lastAccessed` (one buffer), once the same window has been read again. */
+  lastAccessed: number;
+  /** The whole result of that read (one buffer), once the same read has come again. */
   result: RawJson | undefined;
   resultBytes: number;
-  lastAccessed: number;
   /** Bytes counted against the encoder's budget: the window's and the result's. */
   bytes: number;
 }
@@ -45,9 +45,10 @@ interface Kept {
 /**
  * Encodes `{"session":{...,"context":[...]}}` with the messages copied in as stored bytes. Everything
  * but lastAccessed and the window (contextStart, context) changes only with the revision, so that part
- * is encoded once per revision and kept for the most recently read sessions. A small window read
- * again (the same stored messages, which the memory store hands out as the same buffers) is answered
- * with one buffer, joined once per lastAccessed, instead of a piece per message.
+ * is encoded once per revision and kept for the most recently read sessions. A small window read again
+ * at the same lastAccessed (the same stored messages, which the stores hand out as the same buffers),
+ * as a pipelined burst reads it, is joined into one buffer once and answered with it, instead of a
+ * piece per message each time.
  */
 export class SessionEncoder {
   private readonly kept = new Map<string, Kept>();
@@ -74,13 +75,19 @@ export class SessionEncoder {
   /** `contextStart`: the index in the session of the first of `messages` (SessionSnapshot.start). */
   result(session: SessionRecord, messages: readonly Buffer[], contextStart: number): RawJson {
     const kept = this.keep(session);
+    const lastAccessed = session.lastAccessed;
     if (kept.window !== undefined && kept.contextStart === contextStart && sameBuffers(kept.window, messages)) {
-      if (kept.result === undefined || kept.lastAccessed !== session.lastAccessed) this.keepResult(kept, session.lastAccessed);
-      if (kept.result !== undefined) return kept.result;
+      if (kept.lastAccessed === lastAccessed) {
+        if (kept.result === undefined) this.keepResult(kept);
+        if (kept.result !== undefined) return kept.result;
+      } else {
+        this.dropResult(kept);
+        kept.lastAccessed = lastAccessed;
+      }
     } else {
-      this.keepWindow(kept, messages, contextStart);
+      this.keepWindow(kept, messages, contextStart, lastAccessed);
     }
-    const pieces: Piece[] = [windowHead(kept.head, session.lastAccessed, contextStart)];
+    const pieces: Piece[] = [windowHead(kept.head, lastAccessed, contextStart)];
     for (let i = 0; i < messages.length; i++) {
       if (i > 0) pieces.push(",");
       pieces.push(messages[i]!);
@@ -115,9 +122,9 @@ export class SessionEncoder {
       head: `{"session":${fields.slice(0, -1)},`,
       window: undefined,
       contextStart: 0,
+      lastAccessed: 0,
       result: undefined,
       resultBytes: 0,
-      lastAccessed: 0,
       bytes: 0,
     };
     this.kept.set(session.sessionId, kept);
@@ -125,7 +132,7 @@ export class SessionEncoder {
   }
 
   /** Remembers the window just read, when it is small and the budget has room, to know a repeat of it. */
-  private keepWindow(kept: Kept, messages: readonly Buffer[], contextStart: number): void {
+  private keepWindow(kept: Kept, messages: readonly Buffer[], contextStart: number, lastAccessed: number): void {
     this.keptBytes -= kept.bytes;
     kept.window = kept.result = undefined;
     kept.resultBytes = kept.bytes = 0;
@@ -135,21 +142,21 @@ export class SessionEncoder {
     // A copy of the list, compared by identity of its buffers: stores never write into bytes they handed out.
     kept.window = messages.slice();
     kept.contextStart = contextStart;
+    kept.lastAccessed = lastAccessed;
     kept.bytes = bytes;
     this.keptBytes += bytes;
   }
 
-  /** Joins the kept window's whole result at `lastAccessed`; keeps nothing of the window when the budget has no room. */
-  private keepResult(kept: Kept, lastAccessed: number): void {
+  /** Joins the kept read's whole result; keeps nothing of the window when the budget has no room. */
+  private keepResult(kept: Kept): void {
     const messages = kept.window!;
-    const head = windowHead(kept.head, lastAccessed, kept.contextStart);
+    const head = windowHead(kept.head, kept.lastAccessed, kept.contextStart);
     let length = Buffer.byteLength(head) + Math.max(0, messages.length - 1) + WINDOW_END.length;
     for (const message of messages) length += message.length;
-    const previous = kept.resultBytes;
-    if (this.keptBytes - previous + length > this.budget) {
+    if (this.keptBytes + length > this.budget) {
       this.keptBytes -= kept.bytes;
-      kept.window = kept.result = undefined;
-      kept.resultBytes = kept.bytes = 0;
+      kept.window = undefined;
+      kept.bytes = 0;
       return;
     }
     const result = Buffer.allocUnsafeSlow(length);
@@ -162,9 +169,15 @@ export class SessionEncoder {
     result.write(WINDOW_END, at, "latin1");
     kept.result = new RawJson([result]);
     kept.resultBytes = length;
-    kept.lastAccessed = lastAccessed;
-    kept.bytes += length - previous;
-    this.keptBytes += length - previous;
+    kept.bytes += length;
+    this.keptBytes += length;
+  }
+
+  private dropResult(kept: Kept): void {
+    kept.bytes -= kept.resultBytes;
+    this.keptBytes -= kept.resultBytes;
+    kept.result = undefined;
+    kept.resultBytes = 0;
   }
 }
 
