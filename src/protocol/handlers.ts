@@ -59,6 +59,14 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
   /** Sessions this connection has open: created, loaded, resumed or forked here, not closed or archived since. */
   const attached = new Set<string>();
 
+  /** session/get and session/export: one window of a session, read at `at`, encoded as get answers it. */
+  const readSession = (p: GetSessionParams, at: number) => {
+    const { offset, afterMessageId, limit, tail, beforeMessageId } = p;
+    return then(store.get(p.sessionId, { offset, afterMessageId, limit, tail, beforeMessageId }, at), (snapshot) =>
+      encoder.result(snapshot.session, snapshot.messages, snapshot.start),
+    );
+  };
+
   const methods: Record<string, MethodEntry> = {
     [Method.initialize]: {
       handle(params): InitializeResult {
@@ -97,34 +105,14 @@ export function sessionMethods(deps: HandlerDeps): MethodTable {
 
     [Method.sessionGet]: {
       handle(params) {
-        const p: GetSessionParams = sessionIdOnly(params) ?? parse(Method.sessionGet, params);
-        const window = {
-          offset: p.offset,
-          afterMessageId: p.afterMessageId,
-          limit: p.limit,
-          tail: p.tail,
-          beforeMessageId: p.beforeMessageId,
-        };
-        return then(store.get(p.sessionId, window, now()), (snapshot) =>
-          encoder.result(snapshot.session, snapshot.messages, snapshot.start),
-        );
+        return readSession(sessionIdOnly(params) ?? parse(Method.sessionGet, params), now());
       },
     },
 
     [Method.sessionExport]: {
       handle(params) {
-        const p = parse(Method.sessionExport, params);
-        const window = {
-          offset: p.offset,
-          afterMessageId: p.afterMessageId,
-          limit: p.limit,
-          tail: p.tail,
-          beforeMessageId: p.beforeMessageId,
-        };
         // Not an access: a backup or an inspector reading a session must not keep it from expiring.
-        return then(store.get(p.sessionId, window, NOT_AN_ACCESS), (snapshot) =>
-          encoder.result(snapshot.session, snapshot.messages, snapshot.start),
-        );
+        return readSession(parse(Method.sessionExport, params), NOT_AN_ACCESS);
       },
     },
 
